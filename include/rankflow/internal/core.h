@@ -1,0 +1,76 @@
+// rankflow/internal/core.h — the narrow, non-template boundary between the
+// public template layer and the runtime. Not for direct use.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rankflow/buffer.h"
+#include "rankflow/errors.h"
+
+namespace rankflow {
+namespace internal {
+
+/// Identifies an object: the rank that owns it and a sequence number there.
+struct ObjectId {
+  uint32_t owner = 0;
+  uint32_t reserved = 0;
+  uint64_t seq = 0;
+  bool operator==(const ObjectId&) const = default;
+  std::string ToString() const;
+};
+
+/// Keeps an object alive while any ObjectRef copy refers to it. Defined in src/.
+class RefHandle;
+ObjectId IdOf(const RefHandle& handle);
+
+/// Options a user sets through builder calls on Task(...).
+struct TaskOptions {
+  std::string name;                         // shown in errors and logs; default: function name
+  std::map<std::string, double> resources;  // empty: {"CPU": 1}
+  int rank = -1;                            // >= 0: run on exactly this rank
+};
+
+/// Argument encoding: each argument is [u8 tag][u32 length][bytes].
+enum class ArgTag : uint8_t { kValue = 1, kRef = 2 };
+
+/// A task as the template layer hands it to the runtime.
+struct SubmitRequest {
+  const std::string* function = nullptr;    // registry-owned name
+  const TaskOptions* options = nullptr;
+  uint32_t num_args = 0;
+  std::vector<uint8_t> args;                // encoded arguments
+  std::vector<std::shared_ptr<RefHandle>> refs;  // ObjectRef arguments, by kRef index
+};
+
+std::shared_ptr<RefHandle> Submit(SubmitRequest&& request);
+std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes);
+/// Blocks until ready; timeout_ms < 0 waits forever. Throws rankflow::Error.
+/// An object that holds no value (void task) returns an empty Buffer.
+Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms);
+/// Marks ready[i]; returns once `num_ready` are ready or the timeout passes.
+std::vector<bool> WaitHandles(const std::vector<const RefHandle*>& handles, int num_ready,
+                              int64_t timeout_ms);
+
+/// Reads encoded arguments in order; throws rankflow::Error on malformed input.
+class ArgReader {
+ public:
+  ArgReader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+  /// Returns the next argument's bytes.
+  Buffer NextBytes(const Buffer& owner);
+  bool AtEnd() const { return p_ == end_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+/// Appends one encoded value argument.
+void AppendArgHeader(std::vector<uint8_t>& out, ArgTag tag, uint32_t length, size_t* length_at);
+void PatchArgLength(std::vector<uint8_t>& out, size_t length_at);
+
+}  // namespace internal
+}  // namespace rankflow

@@ -1,0 +1,11 @@
+// rankflow/rankflow.h — the one header a user includes.
+#pragma once
+
+#include "rankflow/api.h"
+#include "rankflow/buffer.h"
+#include "rankflow/errors.h"
+#include "rankflow/object_ref.h"
+#include "rankflow/remote.h"
+#include "rankflow/serialization.h"
+#include "rankflow/task.h"
+#include "rankflow/version.h"

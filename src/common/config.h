@@ -1,0 +1,53 @@
+// RuntimeConfig: runtime options read from RANKFLOW_* environment variables.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/env_lookup.h"
+#include "common/status.h"
+
+namespace rankflow {
+
+struct RuntimeConfig {
+  // RANKFLOW_NUM_EXECUTORS; 0 = one per core of this rank's CPU share.
+  int num_executors = 0;
+  // RANKFLOW_DRIVER_RANK: the rank that runs the driver program.
+  int driver_rank = 0;
+  // RANKFLOW_LOG_LEVEL: trace debug info warn error critical off (any case;
+  // "warning" and "err" are accepted as aliases).
+  std::string log_level = "info";
+  // RANKFLOW_RESOURCES="GPU:2,nvme:1": extra or overriding resources per rank.
+  std::map<std::string, double> resources;
+  // RANKFLOW_MAX_MESSAGE_BYTES, with optional suffix K, M or G ("64M").
+  uint64_t max_message_bytes = 1ull << 30;
+  // RANKFLOW_RNDV_THRESHOLD, same format; payloads above it use rendezvous.
+  uint64_t rndv_threshold = 64 * 1024;
+  // RANKFLOW_PIN_THREADS=0/1/true/false (also yes/no/on/off).
+  bool pin_threads = true;
+  // RANKFLOW_RANKS_PER_NODE: >0 splits the ranks of one host into virtual
+  // nodes of this many ranks, to exercise the inter-node path on one host.
+  int ranks_per_virtual_node = 0;
+  // RANKFLOW_KEEP_MPI: do not MPI_Finalize after bootstrap.
+  bool keep_mpi = false;
+  // RANKFLOW_SPIN_US: busy-poll time before blocking on the wakeup fd.
+  int spin_us = 50;
+};
+
+// Reads every RANKFLOW_* option through `env`; unset or empty variables keep
+// their defaults. Returns kInvalidArgument naming the variable and the bad
+// value when one does not parse or is out of range.
+Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env);
+
+// Parses a byte count with an optional binary suffix K, M or G (either case,
+// optionally followed by "B" or "iB"): "65536", "64K", "64MiB", "1G".
+// Returns kInvalidArgument on malformed input or overflow.
+Result<uint64_t> ParseByteSize(std::string_view text);
+
+// Parses a resource list such as "GPU:2,nvme:1" into name -> amount.
+// Amounts are finite, non-negative and may be fractional; names are unique.
+Result<std::map<std::string, double>> ParseResourceList(std::string_view text);
+
+}  // namespace rankflow

@@ -1,0 +1,48 @@
+// control/control_service.h — membership, function registry and the
+// cluster resource view, hosted on the elected control rank.
+//
+// Ranks register after bootstrap; once all have, the service checks that
+// every rank registered the same functions (a mismatch means different
+// binaries: logged as an error naming the functions) and broadcasts the
+// ClusterView. It is off the task path: owners schedule from cached views.
+// Thread safety: called on the transport's progress thread only.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "control.pb.h"
+
+namespace rankflow::control {
+
+class ControlService {
+ public:
+  using SendFn = std::function<Status(int dest, const proto::ControlMessage&)>;
+
+  ControlService(int self_rank, int world_size, SendFn send);
+
+  /// Handles a message addressed to the service.
+  void Handle(int source, const proto::ControlMessage& msg);
+  /// Marks a rank dead and rebroadcasts the view.
+  void OnRankDied(int rank);
+
+  const proto::ClusterView& view() const { return view_; }
+  bool complete() const { return registered_ == world_size_; }
+
+ private:
+  void OnRegister(int source, const proto::RegisterRank& reg);
+  void Broadcast();
+
+  int self_rank_;
+  int world_size_;
+  SendFn send_;
+  int registered_ = 0;
+  std::vector<bool> seen_;
+  std::set<std::string> functions_;  // of the first rank that registered
+  proto::ClusterView view_;
+};
+
+}  // namespace rankflow::control

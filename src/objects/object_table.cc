@@ -1,0 +1,150 @@
+#include "objects/object_table.h"
+
+#include <chrono>
+
+namespace rankflow::objects {
+
+int64_t NowMicros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+uint64_t ObjectTable::CreatePending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t seq = next_seq_++;
+  entries_.emplace(seq, Entry{});
+  return seq;
+}
+
+uint64_t ObjectTable::CreateReady(Buffer data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t seq = next_seq_++;
+  Entry e;
+  e.done = true;
+  e.value.data = std::move(data);
+  entries_.emplace(seq, std::move(e));
+  return seq;
+}
+
+void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
+  std::vector<ReadyCallback> callbacks;
+  ObjectValue copy;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq);
+    if (it == entries_.end() || it->second.done) return;
+    it->second.done = true;
+    it->second.value = std::move(value);
+    callbacks.swap(it->second.callbacks);
+    if (!callbacks.empty()) copy = it->second.value;
+    wake = waiters_ > 0;
+  }
+  if (wake) cv_.notify_all();
+  for (auto& cb : callbacks) cb(copy);
+}
+
+void ObjectTable::AddRef(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(seq);
+  if (it != entries_.end()) ++it->second.refs;
+}
+
+void ObjectTable::Release(uint64_t seq) {
+  Entry dead;  // destroyed outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) return;
+    if (--it->second.refs > 0) return;
+    dead = std::move(it->second);
+    entries_.erase(it);
+  }
+}
+
+void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
+  ObjectValue value;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) {
+      auto err = std::make_shared<ObjectError>();
+      err->code = StatusCode::kNotFound;
+      err->message = "object was freed";
+      value.error = err;
+    } else if (!it->second.done) {
+      it->second.callbacks.push_back(std::move(cb));
+      return;
+    } else {
+      value = it->second.value;
+    }
+  }
+  cb(value);
+}
+
+bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(seq);
+  if (it == entries_.end() || !it->second.done) return false;
+  *out = it->second.value;
+  return true;
+}
+
+Result<ObjectValue> ObjectTable::Wait(uint64_t seq, int64_t deadline_us) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) return Status(StatusCode::kNotFound, "object was freed");
+    if (it->second.done) return it->second.value;
+    ++waiters_;
+    if (deadline_us < 0) {
+      cv_.wait(lock);
+    } else {
+      int64_t left = deadline_us - NowMicros();
+      if (left <= 0) {
+        --waiters_;
+        return Status(StatusCode::kTimeout, "object not ready before the timeout");
+      }
+      cv_.wait_for(lock, std::chrono::microseconds(left));
+    }
+    --waiters_;
+  }
+}
+
+std::vector<bool> ObjectTable::WaitSome(const std::vector<uint64_t>& seqs, int n,
+                                        int64_t deadline_us) {
+  std::vector<bool> ready(seqs.size(), false);
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    int count = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      if (!ready[i]) {
+        auto it = entries_.find(seqs[i]);
+        ready[i] = it == entries_.end() || it->second.done;
+      }
+      count += ready[i] ? 1 : 0;
+    }
+    if (count >= n) return ready;
+    ++waiters_;
+    if (deadline_us < 0) {
+      cv_.wait(lock);
+    } else {
+      int64_t left = deadline_us - NowMicros();
+      if (left <= 0) {
+        --waiters_;
+        return ready;
+      }
+      cv_.wait_for(lock, std::chrono::microseconds(left));
+    }
+    --waiters_;
+  }
+}
+
+void ObjectTable::NotifyAll() { cv_.notify_all(); }
+
+size_t ObjectTable::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace rankflow::objects

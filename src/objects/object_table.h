@@ -1,0 +1,82 @@
+// objects/object_table.h — the objects this rank owns (ownership as in Ray).
+//
+// Every object that a task submitted here will produce, or that Put() stored
+// here, has an entry: its state (pending, ready, failed), its value, a count
+// of local references and callbacks waiting for it. An entry is freed when
+// its last reference goes. Thread safety: all methods may be called from any
+// thread; callbacks run on the thread that completes the object, unlocked.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "rankflow/buffer.h"
+
+namespace rankflow::objects {
+
+/// Why an object holds no value.
+struct ObjectError {
+  StatusCode code = StatusCode::kInternal;
+  std::string message;
+  std::string task_name;  // for kTaskFailed
+  int rank = -1;          // where it failed
+};
+
+/// A completed object: a value or an error.
+struct ObjectValue {
+  Buffer data;
+  std::shared_ptr<const ObjectError> error;  // null when ok
+};
+
+class ObjectTable {
+ public:
+  using ReadyCallback = std::function<void(const ObjectValue&)>;
+
+  /// A new pending object with one reference. Returns its sequence number.
+  uint64_t CreatePending();
+  /// A new ready object with one reference.
+  uint64_t CreateReady(Buffer data);
+
+  /// Completes an object; ignored if it was already freed or completed.
+  void Complete(uint64_t seq, ObjectValue value);
+  void AddRef(uint64_t seq);
+  void Release(uint64_t seq);
+
+  /// Runs `cb` when the object completes (now, if it has). If the object is
+  /// unknown, `cb` gets a kNotFound error.
+  void OnReady(uint64_t seq, ReadyCallback cb);
+  /// Blocks until complete or `deadline_us` (steady clock, <0 = forever).
+  Result<ObjectValue> Wait(uint64_t seq, int64_t deadline_us);
+  /// Blocks until `n` of `seqs` are complete or the deadline passes.
+  std::vector<bool> WaitSome(const std::vector<uint64_t>& seqs, int n, int64_t deadline_us);
+  /// Non-blocking: the value if complete.
+  bool TryGet(uint64_t seq, ObjectValue* out);
+
+  /// Wakes all waiters (e.g. so executor threads waiting in Get can help).
+  void NotifyAll();
+  size_t size() const;
+
+ private:
+  struct Entry {
+    bool done = false;
+    int refs = 1;
+    ObjectValue value;
+    std::vector<ReadyCallback> callbacks;
+  };
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int waiters_ = 0;
+  uint64_t next_seq_ = 1;
+  std::unordered_map<uint64_t, Entry> entries_;
+};
+
+int64_t NowMicros();
+
+}  // namespace rankflow::objects

@@ -1,0 +1,102 @@
+// The non-template half of the public API (rankflow/internal/core.h).
+#include <cstring>
+
+#include "objects/ref_handle.h"
+#include "rankflow/api.h"
+#include "rankflow/task.h"
+#include "runtime/runtime.h"
+#include "scheduler/executor_pool.h"
+
+namespace rankflow {
+namespace internal {
+
+std::string ObjectId::ToString() const {
+  return std::to_string(owner) + ":" + std::to_string(seq);
+}
+
+ObjectId IdOf(const RefHandle& handle) { return handle.id(); }
+
+Buffer ArgReader::NextBytes(const Buffer& owner) {
+  if (end_ - p_ < 5) throw Error(ErrorCode::kTypeMismatch, "fewer arguments than the function takes");
+  uint8_t tag = p_[0];
+  uint32_t len;
+  std::memcpy(&len, p_ + 1, sizeof(len));
+  if (tag != static_cast<uint8_t>(ArgTag::kValue) || len > static_cast<size_t>(end_ - p_ - 5)) {
+    throw Error(ErrorCode::kTypeMismatch, "argument bytes are malformed");
+  }
+  const uint8_t* start = p_ + 5;
+  p_ = start + len;
+  return owner.Slice(static_cast<size_t>(start - owner.data()), len);
+}
+
+void AppendArgHeader(std::vector<uint8_t>& out, ArgTag tag, uint32_t length, size_t* length_at) {
+  size_t at = out.size();
+  out.resize(at + 5);
+  out[at] = static_cast<uint8_t>(tag);
+  std::memcpy(out.data() + at + 1, &length, sizeof(length));
+  *length_at = at + 1;
+}
+
+void PatchArgLength(std::vector<uint8_t>& out, size_t length_at) {
+  uint32_t len = static_cast<uint32_t>(out.size() - length_at - sizeof(uint32_t));
+  std::memcpy(out.data() + length_at, &len, sizeof(len));
+}
+
+void ThrowDecodeError(const char* type_name, size_t got, const std::string& why) {
+  throw Error(ErrorCode::kTypeMismatch, std::string("cannot decode a value of type ") + type_name +
+                                            " from " + std::to_string(got) + " bytes: " + why);
+}
+
+void ThrowUnregistered(const char* what) {
+  throw Error(ErrorCode::kNotFound,
+              std::string(what) + " is not registered: add RANKFLOW_REMOTE(fn) at namespace scope "
+                                  "or call rankflow::Register(\"name\", fn) before Init()");
+}
+
+std::shared_ptr<RefHandle> Submit(SubmitRequest&& request) {
+  return runtime::Runtime::CurrentOrThrow().Submit(std::move(request));
+}
+
+std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes) {
+  return runtime::Runtime::CurrentOrThrow().Put(std::move(bytes));
+}
+
+Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms) {
+  auto& rt = runtime::Runtime::CurrentOrThrow();
+  auto r = rt.Get(handle.id(), timeout_ms);
+  if (!r.ok()) {
+    const Status& st = r.status();
+    if (st.code() == StatusCode::kTimeout) {
+      throw TimeoutError("Get(" + handle.id().ToString() + "): not ready within " +
+                         std::to_string(timeout_ms) + " ms");
+    }
+    throw Error(static_cast<ErrorCode>(st.code()), "Get(" + handle.id().ToString() + "): " + st.message());
+  }
+  const objects::ObjectValue& v = r.value();
+  if (v.error) {
+    if (v.error->code == StatusCode::kTaskFailed) {
+      throw TaskError(v.error->task_name, v.error->rank, v.error->message);
+    }
+    std::string where = v.error->task_name.empty() ? "" : "task '" + v.error->task_name + "': ";
+    throw Error(static_cast<ErrorCode>(v.error->code), where + v.error->message);
+  }
+  return v.data;
+}
+
+std::vector<bool> WaitHandles(const std::vector<const RefHandle*>& handles, int num_ready,
+                              int64_t timeout_ms) {
+  std::vector<ObjectId> ids;
+  ids.reserve(handles.size());
+  for (const auto* h : handles) {
+    if (h == nullptr) throw Error(ErrorCode::kInvalidArgument, "Wait() on an empty ObjectRef");
+    ids.push_back(h->id());
+  }
+  if (num_ready < 0 || num_ready > static_cast<int>(ids.size())) {
+    throw Error(ErrorCode::kInvalidArgument, "Wait(): num_objects must be between 0 and " +
+                                                 std::to_string(ids.size()));
+  }
+  return runtime::Runtime::CurrentOrThrow().Wait(ids, num_ready, timeout_ms);
+}
+
+}  // namespace internal
+}  // namespace rankflow

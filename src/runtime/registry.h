@@ -1,0 +1,28 @@
+// runtime/registry.h — the process-wide table of remote functions.
+//
+// Filled at static-initialisation time (RANKFLOW_REMOTE) or before Init()
+// (rankflow::Register); read-only afterwards. Lookup by name on the rank that
+// runs a task, by address on the rank that submits it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rankflow/remote.h"
+
+namespace rankflow::runtime {
+
+struct FunctionEntry {
+  std::string name;
+  const void* fn = nullptr;
+  internal::Thunk thunk = nullptr;
+  uint32_t arity = 0;
+};
+
+/// The entry registered under `name`, or nullptr.
+const FunctionEntry* FindFunction(std::string_view name);
+/// All registered names, sorted.
+std::vector<std::string> RegisteredFunctionNames();
+
+}  // namespace rankflow::runtime

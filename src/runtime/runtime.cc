@@ -1,0 +1,294 @@
+#include "runtime/runtime.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+#include "runtime/registry.h"
+#include "runtime/wire.h"
+
+namespace rankflow::runtime {
+
+namespace {
+thread_local Runtime* tls_runtime = nullptr;
+std::atomic<Runtime*> g_runtime{nullptr};
+}  // namespace
+
+Runtime* Runtime::Current() { return tls_runtime; }
+void Runtime::SetCurrent(Runtime* rt) { tls_runtime = rt; }
+void Runtime::SetGlobal(Runtime* rt) { g_runtime.store(rt); }
+
+Runtime& Runtime::CurrentOrThrow() {
+  Runtime* rt = tls_runtime != nullptr ? tls_runtime : g_runtime.load();
+  if (rt == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument, "rankflow::Init() has not been called");
+  }
+  return *rt;
+}
+
+Runtime::Runtime(RuntimeDeps deps)
+    : config_(deps.config),
+      rank_(deps.rank),
+      size_(deps.size),
+      driver_rank_(deps.driver_rank),
+      control_rank_(deps.control_rank),
+      node_(deps.node),
+      host_(deps.host),
+      resources_(deps.resources),
+      transport_(std::move(deps.transport)),
+      objects_(std::make_shared<objects::ObjectTable>()),
+      placement_(deps.size),
+      num_executors_(deps.num_executors),
+      pin_pus_(deps.pin_pus),
+      dead_(deps.size, false) {}
+
+Runtime::~Runtime() {
+  if (!stopped_) RequestStop(0);
+  if (executors_) executors_->Stop();
+  if (transport_) transport_->Stop();
+}
+
+Status Runtime::Start(int64_t timeout_ms) {
+  executors_ = std::make_unique<scheduler::ExecutorPool>(
+      num_executors_, pin_pus_, config_.spin_us, [this](scheduler::Work& w) {
+        if (tls_runtime != this) tls_runtime = this;
+        RunTask(w);
+      });
+  if (!transport_) {
+    // One rank: the view is this rank alone; no control messages needed.
+    scheduler::RankCapacity self{rank_, node_, true, resources_};
+    placement_.Update({self});
+    view_version_ = 1;
+    return Status::Ok();
+  }
+  if (rank_ == control_rank_) {
+    control_ = std::make_unique<control::ControlService>(
+        rank_, size_, [this](int dest, const proto::ControlMessage& m) {
+          return SendControl(dest, m);
+        });
+  }
+  transport::Callbacks cb;
+  cb.on_message = [this](transport::Incoming&& in) { OnMessage(std::move(in)); };
+  cb.on_peer_failure = [this](int r, const Status& why) { OnPeerFailure(r, why); };
+  cb.on_rejected = [this](int r, const Status& why) { OnRejected(r, why); };
+  RANKFLOW_RETURN_IF_ERROR(transport_->Start(std::move(cb)));
+
+  proto::ControlMessage reg;
+  auto* r = reg.mutable_register_rank();
+  r->set_rank(rank_);
+  r->set_host(host_);
+  r->set_node(node_);
+  r->set_num_executors(num_executors_);
+  for (const auto& [k, v] : resources_) (*r->mutable_resources())[k] = v;
+  for (const auto& name : RegisteredFunctionNames()) r->add_functions(name);
+  RANKFLOW_RETURN_IF_ERROR(SendControl(control_rank_, reg));
+
+  std::unique_lock<std::mutex> lock(state_mu_);
+  bool ok = state_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                               [&] { return view_version_ > 0 || stop_requested_; });
+  if (!ok) {
+    return {StatusCode::kTimeout, "no cluster view from the control service (rank " +
+                                      std::to_string(control_rank_) + ") within " +
+                                      std::to_string(timeout_ms) + " ms"};
+  }
+  return Status::Ok();
+}
+
+Status Runtime::SendControl(int dest, const proto::ControlMessage& msg) {
+  std::vector<uint8_t> bytes(msg.ByteSizeLong());
+  msg.SerializeToArray(bytes.data(), static_cast<int>(bytes.size()));
+  // Messages to this rank also go through the transport, so the control
+  // service only ever runs on the progress thread.
+  return transport_->Send(dest, kControl, std::move(bytes));
+}
+
+void Runtime::OnMessage(transport::Incoming&& in) {
+  switch (in.kind) {
+    case kTaskSubmit:
+      executors_->Push(scheduler::Work{in.source, in.data.Persist()});
+      break;
+    case kTaskResult:
+      OnResult(in.source, in.data);
+      break;
+    case kControl:
+      OnControl(in.source, in.data);
+      break;
+    default:
+      counters_.messages_malformed.fetch_add(1);
+      RF_WARN("dropped a message of unknown kind {} from rank {}", in.kind, in.source);
+  }
+}
+
+void Runtime::OnControl(int source, const Buffer& bytes) {
+  proto::ControlMessage msg;
+  if (!msg.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    counters_.messages_malformed.fetch_add(1);
+    RF_WARN("dropped a control message from rank {} that does not parse", source);
+    return;
+  }
+  switch (msg.body_case()) {
+    case proto::ControlMessage::kRegisterRank:
+      if (control_) {
+        control_->Handle(source, msg);
+      } else {
+        RF_WARN("rank {} registered here, but the control rank is {}", source, control_rank_);
+      }
+      break;
+    case proto::ControlMessage::kView:
+      ApplyView(msg.view());
+      break;
+    case proto::ControlMessage::kShutdown:
+      if (source != driver_rank_) {
+        RF_WARN("ignored a shutdown from rank {} (the driver is rank {})", source, driver_rank_);
+        break;
+      }
+      if (msg.shutdown().final()) {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        final_received_ = true;
+        state_cv_.notify_all();
+        break;
+      }
+      RequestStop(msg.shutdown().exit_code());
+      break;
+    case proto::ControlMessage::kShutdownAck: {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      ++acks_;
+      state_cv_.notify_all();
+      break;
+    }
+    default:
+      counters_.messages_malformed.fetch_add(1);
+      RF_WARN("dropped an empty control message from rank {}", source);
+  }
+}
+
+void Runtime::ApplyView(const proto::ClusterView& view) {
+  std::vector<scheduler::RankCapacity> ranks;
+  for (const auto& e : view.ranks()) {
+    scheduler::RankCapacity c;
+    c.rank = e.rank();
+    c.node = e.node();
+    c.alive = e.alive();
+    for (const auto& [k, v] : e.resources()) c.resources[k] = v;
+    ranks.push_back(std::move(c));
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (view.version() <= view_version_) return;
+    for (size_t r = 0; r < ranks.size() && r < dead_.size(); ++r) {
+      if (dead_[r]) ranks[r].alive = false;
+    }
+    placement_.Update(std::move(ranks));
+    view_version_ = view.version();
+  }
+  state_cv_.notify_all();
+}
+
+void Runtime::OnPeerFailure(int rank, const Status& why) {
+  bool stopping;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (dead_[rank]) return;
+    dead_[rank] = true;
+    stopping = stop_requested_;
+  }
+  state_cv_.notify_all();
+  if (stopping) return;
+  RF_ERROR("rank {} is unreachable: {}", rank, why.ToString());
+  placement_.MarkDead(rank);
+  FailTasksOn(rank);
+  if (control_) control_->OnRankDied(rank);
+  if (rank == driver_rank_ && rank_ != driver_rank_) {
+    RF_ERROR("the driver (rank {}) is gone; this rank stops", rank);
+    RequestStop(1);
+  }
+}
+
+void Runtime::OnRejected(int rank, const Status& why) {
+  uint64_t n = counters_.messages_rejected.fetch_add(1) + 1;
+  if (n <= 10 || (n & (n - 1)) == 0) {
+    RF_WARN("rejected a message from rank {}: {} ({} so far)", rank, why.ToString(), n);
+  }
+}
+
+void Runtime::RequestStop(int exit_code) {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    exit_code_ = exit_code;
+  }
+  state_cv_.notify_all();
+}
+
+int Runtime::ServeUntilShutdown() {
+  {
+    std::unique_lock<std::mutex> lock(state_mu_);
+    state_cv_.wait(lock, [&] { return stop_requested_; });
+  }
+  executors_->Stop();
+  bool driver_alive;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    driver_alive = !dead_[driver_rank_];
+  }
+  if (transport_ && driver_alive) {
+    proto::ControlMessage ack;
+    ack.mutable_shutdown_ack()->set_rank(rank_);
+    Status st = SendControl(driver_rank_, ack);
+    if (!st.ok()) RF_WARN("shutdown ack: {}", st.ToString());
+    std::unique_lock<std::mutex> lock(state_mu_);
+    if (!state_cv_.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return final_received_ || dead_[driver_rank_]; })) {
+      RF_WARN("shutdown: no final word from the driver within 30 s; leaving");
+    }
+  }
+  if (transport_) transport_->Stop();
+  stopped_ = true;
+  RF_DEBUG("rank {} stopped (exit code {})", rank_, exit_code_);
+  return exit_code_;
+}
+
+void Runtime::Shutdown() {
+  if (stopped_) return;
+  int expected = 0;
+  if (transport_) {
+    proto::ControlMessage msg;
+    msg.mutable_shutdown()->set_exit_code(0);
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      bool dead;
+      {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        dead = dead_[r];
+      }
+      if (!dead && SendControl(r, msg).ok()) ++expected;
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(state_mu_);
+    stop_requested_ = true;
+    bool ok = state_cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+      int dead = 0;
+      for (int r = 0; r < size_; ++r) dead += (r != rank_ && dead_[r]) ? 1 : 0;
+      return acks_ + dead >= expected;
+    });
+    if (!ok) RF_WARN("shutdown: {} of {} ranks acknowledged", acks_, expected);
+  }
+  if (transport_) {
+    proto::ControlMessage fin;
+    fin.mutable_shutdown()->set_final(true);
+    for (int r = 0; r < size_; ++r) {
+      bool dead;
+      {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        dead = dead_[r];
+      }
+      if (r != rank_ && !dead) (void)SendControl(r, fin);
+    }
+  }
+  executors_->Stop();
+  if (transport_) transport_->Stop();
+  stopped_ = true;
+}
+
+}  // namespace rankflow::runtime

@@ -1,0 +1,83 @@
+// The executing side of a task: decode, look up, run, send the outcome back.
+#include "common/logging.h"
+#include "runtime/registry.h"
+#include "runtime/runtime.h"
+#include "runtime/wire.h"
+
+namespace rankflow::runtime {
+
+namespace {
+objects::ObjectValue ErrorValue(StatusCode code, std::string message, std::string task, int rank) {
+  auto err = std::make_shared<objects::ObjectError>();
+  err->code = code;
+  err->message = std::move(message);
+  err->task_name = std::move(task);
+  err->rank = rank;
+  return objects::ObjectValue{Buffer(), std::move(err)};
+}
+}  // namespace
+
+void Runtime::RunTask(scheduler::Work& work) {
+  TaskWire task;
+  Status st = DecodeTask(work.message, &task);
+  if (!st.ok() || task.owner >= static_cast<uint32_t>(size_) ||
+      (transport_ && static_cast<int>(task.owner) != work.source)) {
+    counters_.messages_malformed.fetch_add(1);
+    RF_WARN("dropped a task message from rank {}: {}", work.source,
+            st.ok() ? "owner does not match sender" : st.ToString());
+    return;
+  }
+  const std::string display(task.name.empty() ? task.function : task.name);
+  const FunctionEntry* fn = FindFunction(task.function);
+  objects::ObjectValue value;
+  if (fn == nullptr) {
+    value = ErrorValue(StatusCode::kNotFound,
+                       "function '" + std::string(task.function) + "' is not registered on rank " +
+                           std::to_string(rank_) + " (RANKFLOW_REMOTE missing in this binary?)",
+                       display, rank_);
+  } else if (fn->arity != task.num_args) {
+    value = ErrorValue(StatusCode::kTypeMismatch,
+                       "function '" + fn->name + "' takes " + std::to_string(fn->arity) +
+                           " arguments, the message has " + std::to_string(task.num_args),
+                       display, rank_);
+  } else {
+    std::vector<uint8_t> out;
+    try {
+      internal::ArgReader reader(task.args.data(), task.args.size());
+      fn->thunk(fn->fn, reader, task.args, out);
+      value.data = Buffer::FromVector(std::move(out));
+    } catch (const Error& e) {
+      // Arguments that do not decode are a type mismatch; any other rankflow
+      // error (e.g. a failed nested Get) is this task's failure.
+      StatusCode code = e.code() == ErrorCode::kTypeMismatch ? StatusCode::kTypeMismatch
+                                                             : StatusCode::kTaskFailed;
+      value = ErrorValue(code, e.what(), display, rank_);
+    } catch (const std::exception& e) {
+      value = ErrorValue(StatusCode::kTaskFailed, e.what(), display, rank_);
+    } catch (...) {
+      value = ErrorValue(StatusCode::kTaskFailed, "unknown exception", display, rank_);
+    }
+  }
+  counters_.tasks_executed.fetch_add(1, std::memory_order_relaxed);
+  DeliverResult(task.owner, task.seq, std::move(value));
+}
+
+void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value) {
+  if (static_cast<int>(owner) == rank_) {
+    placement_.OnFinished(rank_);
+    objects_->Complete(seq, std::move(value));
+    return;
+  }
+  std::vector<uint8_t> msg;
+  EncodeResult(msg, seq, rank_, value);
+  Status st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+  if (st.code() == StatusCode::kTooLarge) {
+    msg.clear();
+    EncodeResult(msg, seq, rank_,
+                 ErrorValue(StatusCode::kTooLarge, "result: " + st.message(), "", rank_));
+    st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+  }
+  if (!st.ok()) RF_WARN("result for object {} to rank {}: {}", seq, owner, st.ToString());
+}
+
+}  // namespace rankflow::runtime

@@ -1,0 +1,212 @@
+// The owner's side of a task: dependency resolution, placement, dispatch,
+// and completion of the result object when the result (or a failure) comes.
+#include <atomic>
+
+#include "common/logging.h"
+#include "objects/ref_handle.h"
+#include "runtime/runtime.h"
+#include "runtime/wire.h"
+
+namespace rankflow::runtime {
+
+struct Runtime::PendingTask {
+  uint64_t seq = 0;
+  const std::string* function = nullptr;
+  std::string name;
+  scheduler::ResourceMap demand;
+  int affinity = -1;
+  uint32_t num_args = 0;
+  std::vector<uint8_t> args;
+  std::vector<std::shared_ptr<internal::RefHandle>> refs;  // keep dependencies alive
+  std::atomic<int> unresolved{0};
+};
+
+std::shared_ptr<internal::RefHandle> Runtime::Put(std::vector<uint8_t>&& bytes) {
+  uint64_t seq = objects_->CreateReady(Buffer::FromVector(std::move(bytes)));
+  return std::make_shared<internal::RefHandle>(
+      internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+}
+
+std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& req) {
+  uint64_t seq = objects_->CreatePending();
+  auto handle = std::make_shared<internal::RefHandle>(
+      internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+  auto task = std::make_shared<PendingTask>();
+  task->seq = seq;
+  task->function = req.function;
+  task->name = req.options->name;
+  task->demand = req.options->resources;
+  task->affinity = req.options->rank;
+  task->num_args = req.num_args;
+  task->args = std::move(req.args);
+  task->refs = std::move(req.refs);
+  if (task->refs.empty()) {
+    Dispatch(std::move(task));
+    return handle;
+  }
+  for (const auto& ref : task->refs) {
+    if (ref == nullptr) {
+      FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
+                 *task->function);
+      return handle;
+    }
+    if (ref->id().owner != static_cast<uint32_t>(rank_)) {
+      FailObject(seq, StatusCode::kInvalidArgument,
+                 "ObjectRef " + ref->id().ToString() + " is owned by another rank",
+                 *task->function);
+      return handle;
+    }
+  }
+  // Resolve dependencies without holding a thread: the last one to complete
+  // dispatches the task (on whichever thread completed it).
+  task->unresolved.store(static_cast<int>(task->refs.size()) + 1);
+  for (const auto& ref : task->refs) {
+    objects_->OnReady(ref->id().seq, [this, task](const objects::ObjectValue&) {
+      if (task->unresolved.fetch_sub(1) == 1) Dispatch(task);
+    });
+  }
+  if (task->unresolved.fetch_sub(1) == 1) Dispatch(std::move(task));
+  return handle;
+}
+
+namespace {
+// Replaces kRef arguments with the referenced values; fails on a failed dependency.
+Status ResolveArgs(objects::ObjectTable& table, const std::vector<uint8_t>& in,
+                   const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
+                   std::vector<uint8_t>& out) {
+  size_t off = 0;
+  while (off < in.size()) {
+    uint8_t tag = in[off];
+    uint32_t len;
+    std::memcpy(&len, in.data() + off + 1, sizeof(len));
+    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
+      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
+      off += 5 + len;
+      continue;
+    }
+    objects::ObjectValue v;
+    const auto& ref = refs.at(len);
+    if (!table.TryGet(ref->id().seq, &v)) {
+      return {StatusCode::kInternal, "dependency " + ref->id().ToString() + " not ready"};
+    }
+    if (v.error) {
+      return {v.error->code, "dependency " + ref->id().ToString() + " failed: " +
+                                 (v.error->task_name.empty() ? "" : "task '" + v.error->task_name + "': ") +
+                                 v.error->message};
+    }
+    size_t at;
+    internal::AppendArgHeader(out, internal::ArgTag::kValue, 0, &at);
+    out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
+    internal::PatchArgLength(out, at);
+    off += 5;
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
+  const std::string& display = task->name.empty() ? *task->function : task->name;
+  const std::vector<uint8_t>* args = &task->args;
+  std::vector<uint8_t> resolved;
+  if (!task->refs.empty()) {
+    Status st = ResolveArgs(*objects_, task->args, task->refs, resolved);
+    if (!st.ok()) {
+      FailObject(task->seq, st.code(), st.message(), display);
+      return;
+    }
+    args = &resolved;
+  }
+  Result<int> target = placement_.Pick(task->demand, task->affinity);
+  if (!target.ok()) {
+    FailObject(task->seq, target.status().code(), target.status().message(), display);
+    return;
+  }
+  std::vector<uint8_t> msg;
+  EncodeTask(msg, static_cast<uint32_t>(rank_), task->seq, *task->function, task->name,
+             task->num_args, args->data(), args->size());
+  if (msg.size() > config_.max_message_bytes) {
+    FailObject(task->seq, StatusCode::kTooLarge,
+               "task message of " + std::to_string(msg.size()) + " bytes is above the limit of " +
+                   std::to_string(config_.max_message_bytes) + " (RANKFLOW_MAX_MESSAGE_BYTES)",
+               display);
+    return;
+  }
+  DispatchEncoded(task->seq, *target, std::move(msg));
+}
+
+void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg) {
+  placement_.OnDispatched(target);
+  if (target == rank_) {
+    executors_->Push(scheduler::Work{rank_, Buffer::FromVector(std::move(msg))});
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    inflight_[seq] = InFlight{target};
+  }
+  Status st = transport_->Send(target, kTaskSubmit, std::move(msg));
+  if (!st.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu_);
+      inflight_.erase(seq);
+    }
+    placement_.OnFinished(target);
+    FailObject(seq, st.code(), "could not send the task to rank " + std::to_string(target) + ": " +
+                                   st.message(), "");
+  }
+}
+
+void Runtime::FailObject(uint64_t seq, StatusCode code, const std::string& message,
+                         const std::string& task_name) {
+  auto err = std::make_shared<objects::ObjectError>();
+  err->code = code;
+  err->message = message;
+  err->task_name = task_name;
+  err->rank = rank_;
+  objects_->Complete(seq, objects::ObjectValue{Buffer(), std::move(err)});
+}
+
+void Runtime::OnResult(int source, const Buffer& msg) {
+  uint64_t seq = 0;
+  objects::ObjectValue value;
+  Status st = DecodeResult(msg, &seq, &value);
+  if (!st.ok()) {
+    counters_.messages_malformed.fetch_add(1);
+    RF_WARN("dropped a result from rank {}: {}", source, st.ToString());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    auto it = inflight_.find(seq);
+    if (it == inflight_.end() || it->second.rank != source) {
+      counters_.messages_malformed.fetch_add(1);
+      RF_WARN("dropped an unexpected result for object {} from rank {}", seq, source);
+      return;
+    }
+    inflight_.erase(it);
+  }
+  placement_.OnFinished(source);
+  objects_->Complete(seq, std::move(value));
+}
+
+void Runtime::FailTasksOn(int rank) {
+  std::vector<uint64_t> lost;
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+      if (it->second.rank == rank) {
+        lost.push_back(it->first);
+        it = inflight_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (uint64_t seq : lost) {
+    placement_.OnFinished(rank);
+    FailObject(seq, StatusCode::kRankDied,
+               "rank " + std::to_string(rank) + " died while running the task", "");
+  }
+}
+
+}  // namespace rankflow::runtime

@@ -1,0 +1,39 @@
+#include "runtime/testing_hooks.h"
+
+#include "runtime/runtime.h"
+#include "runtime/wire.h"
+#include "transport/ucx_transport.h"
+
+namespace rankflow::testing {
+
+Status SendRaw(int dest, uint16_t kind, std::vector<uint8_t> bytes) {
+  auto& rt = runtime::Runtime::CurrentOrThrow();
+  if (rt.transport() == nullptr) return {StatusCode::kInvalidArgument, "no transport (one rank)"};
+  return rt.transport()->Send(dest, kind, std::move(bytes));
+}
+
+Status SendWithWrongToken(int dest) {
+  auto& rt = runtime::Runtime::CurrentOrThrow();
+  auto* ucx = dynamic_cast<transport::UcxTransport*>(rt.transport());
+  if (ucx == nullptr) return {StatusCode::kInvalidArgument, "not the UCX transport"};
+  transport::WireHeader h;
+  h.source = rt.rank();
+  h.token.fill(0x5a);
+  std::vector<uint8_t> task;
+  runtime::EncodeTask(task, static_cast<uint32_t>(rt.rank()), 1, "forged", "", 0, nullptr, 0);
+  std::vector<uint8_t> frames;
+  transport::AppendFrame(frames, runtime::kTaskSubmit, task.data(), task.size());
+  return ucx->SendRawForTest(dest, h, std::move(frames));
+}
+
+uint64_t RejectedCount() {
+  return runtime::Runtime::CurrentOrThrow().counters().messages_rejected.load();
+}
+
+uint64_t MalformedCount() {
+  return runtime::Runtime::CurrentOrThrow().counters().messages_malformed.load();
+}
+
+uint64_t OwnedObjectCount() { return runtime::Runtime::CurrentOrThrow().objects().size(); }
+
+}  // namespace rankflow::testing

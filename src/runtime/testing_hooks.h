@@ -1,0 +1,23 @@
+// runtime/testing_hooks.h — entry points for tests that must misbehave on
+// purpose (send garbage, forge a token) or look inside a rank. Not part of
+// the public API; tests include it from src/.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/status.h"
+
+namespace rankflow::testing {
+
+/// Sends `bytes` as a message of `kind` to `dest` through this rank's transport.
+Status SendRaw(int dest, uint16_t kind, std::vector<uint8_t> bytes);
+/// Sends a well-framed task message under a wrong job token (UCX transport only).
+Status SendWithWrongToken(int dest);
+/// Messages this rank dropped: rejected by the transport / malformed at the runtime.
+uint64_t RejectedCount();
+uint64_t MalformedCount();
+/// Objects this rank owns right now (pending or ready).
+uint64_t OwnedObjectCount();
+
+}  // namespace rankflow::testing

@@ -1,0 +1,80 @@
+#include "runtime/wire.h"
+
+#include <memory>
+
+#include "common/bytes.h"
+
+namespace rankflow::runtime {
+
+namespace {
+constexpr uint8_t kResultOk = 1;
+constexpr uint8_t kResultError = 2;
+}  // namespace
+
+void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
+                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size) {
+  out.reserve(out.size() + 32 + function.size() + name.size() + args_size);
+  ByteWriter w(out);
+  w.Put<uint32_t>(owner);
+  w.Put<uint64_t>(seq);
+  w.PutString(function);
+  w.PutString(name);
+  w.Put<uint32_t>(num_args);
+  w.PutBytes(args, args_size);
+}
+
+Status DecodeTask(const Buffer& msg, TaskWire* out) {
+  ByteReader r(msg.data(), msg.size());
+  out->owner = r.Get<uint32_t>();
+  out->seq = r.Get<uint64_t>();
+  out->function = r.GetString(4096);
+  out->name = r.GetString(4096);
+  out->num_args = r.Get<uint32_t>();
+  if (!r.ok() || out->function.empty()) return {StatusCode::kMalformed, "task message does not parse"};
+  out->args = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining());
+  return Status::Ok();
+}
+
+void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
+                  const objects::ObjectValue& value) {
+  ByteWriter w(out);
+  w.Put<uint64_t>(seq);
+  w.Put<int32_t>(rank);
+  if (value.error == nullptr) {
+    w.Put<uint8_t>(kResultOk);
+    w.PutBytes(value.data.data(), value.data.size());
+  } else {
+    w.Put<uint8_t>(kResultError);
+    w.Put<int32_t>(static_cast<int32_t>(value.error->code));
+    w.Put<int32_t>(value.error->rank);
+    w.PutString(value.error->message);
+    w.PutString(value.error->task_name);
+  }
+}
+
+Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out) {
+  ByteReader r(msg.data(), msg.size());
+  *seq = r.Get<uint64_t>();
+  r.Get<int32_t>();
+  uint8_t kind = r.Get<uint8_t>();
+  if (!r.ok()) return {StatusCode::kMalformed, "result message does not parse"};
+  if (kind == kResultOk) {
+    out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
+    out->error = nullptr;
+    return Status::Ok();
+  }
+  if (kind != kResultError) return {StatusCode::kMalformed, "unknown result kind"};
+  auto err = std::make_shared<objects::ObjectError>();
+  int32_t code = r.Get<int32_t>();
+  err->rank = r.Get<int32_t>();
+  err->message = std::string(r.GetString());
+  err->task_name = std::string(r.GetString());
+  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kInternal)) {
+    return {StatusCode::kMalformed, "result error does not parse"};
+  }
+  err->code = static_cast<StatusCode>(code);
+  out->error = std::move(err);
+  return Status::Ok();
+}
+
+}  // namespace rankflow::runtime

@@ -1,0 +1,46 @@
+// runtime/wire.h — the hot-path messages: task submissions and results.
+//
+// These are flat, bounds-checked byte layouts rather than Protobuf: one task
+// costs one memcpy of its arguments and no allocation beyond the batch
+// buffer. Control messages (membership, views, shutdown) use Protobuf.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "objects/object_table.h"
+#include "rankflow/buffer.h"
+
+namespace rankflow::runtime {
+
+/// Transport message kinds used by the runtime.
+enum MessageKindId : uint16_t {
+  kTaskSubmit = 1,
+  kTaskResult = 2,
+  kControl = 3,
+};
+
+/// A task as it travels to the rank that runs it.
+struct TaskWire {
+  uint32_t owner = 0;           // rank that owns the result
+  uint64_t seq = 0;             // result object's sequence at the owner
+  std::string_view function;    // registered name
+  std::string_view name;        // display name ("" = function)
+  uint32_t num_args = 0;
+  Buffer args;                  // encoded arguments (values only)
+};
+
+void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
+                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size);
+/// Views into `msg`; fails with kMalformed on any inconsistency.
+Status DecodeTask(const Buffer& msg, TaskWire* out);
+
+/// A finished task's outcome as it travels back to the owner.
+void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
+                  const objects::ObjectValue& value);
+Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out);
+
+}  // namespace rankflow::runtime

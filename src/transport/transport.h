@@ -1,0 +1,58 @@
+// transport/transport.h — the seam between the runtime and the network.
+//
+// A Transport moves framed messages between ranks of one job. Send() may be
+// called from any thread and never blocks on the network; messages to the
+// same destination are delivered in order and may be coalesced into one
+// network message. Received messages are handed to the Handler on the
+// transport's own progress thread. Implementations: UcxTransport (real) and
+// LoopbackTransport (in-process, for tests).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "rankflow/buffer.h"
+
+namespace rankflow::transport {
+
+/// Application-level message kinds; the transport treats them as opaque.
+using MessageKind = uint16_t;
+
+/// One received message. `data` stays valid after the handler returns only
+/// if the handler copies the Buffer (it shares ownership of the bytes).
+struct Incoming {
+  int source = -1;
+  MessageKind kind = 0;
+  Buffer data;
+};
+
+struct Callbacks {
+  std::function<void(Incoming&&)> on_message;
+  /// A peer became unreachable (connection error); called once per peer.
+  std::function<void(int rank, const Status& why)> on_peer_failure;
+  /// Bytes arrived that were dropped (bad token, malformed framing, too large).
+  std::function<void(int rank, const Status& why)> on_rejected;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  /// Starts the progress thread; callbacks must be set before.
+  virtual Status Start(Callbacks callbacks) = 0;
+  /// Queues `payload` for `dest`. Returns an error if dest is unknown, dead,
+  /// or the message exceeds the configured maximum.
+  virtual Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) = 0;
+  /// Delivers queued messages, then stops the progress thread and closes links.
+  virtual void Stop() = 0;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string Name() const = 0;
+};
+
+}  // namespace rankflow::transport

@@ -1,0 +1,470 @@
+#include "transport/ucx_transport.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "common/logging.h"
+
+namespace rankflow::transport {
+
+namespace {
+constexpr unsigned kAmId = 1;
+constexpr size_t kBatchLimit = 32 * 1024;  // coalesce small frames up to this size
+
+Status FromUcs(ucs_status_t st, const std::string& what) {
+  return {StatusCode::kLinkError, what + ": " + ucs_status_string(st)};
+}
+
+int64_t NowUs() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+// One queued network message: coalesced small frames, or one large payload
+// sent zero-copy behind its frame header (an iov of two entries).
+struct UcxTransport::OutMsg {
+  WireHeader header;
+  std::vector<uint8_t> bytes;          // small frames, or the large frame's header
+  std::vector<uint8_t> large;          // large payload (zero-copy), empty otherwise
+  ucp_dt_iov_t iov[2];
+  UcxTransport* owner = nullptr;
+  int dest = -1;
+  bool sealed = false;                 // nothing may be appended (large or raw)
+  bool is_large() const { return !large.empty(); }
+};
+
+struct UcxTransport::RecvSlot {
+  bool ready = false;
+  Buffer data;
+};
+
+struct UcxTransport::Peer {
+  UcxTransport* owner = nullptr;
+  int rank = -1;
+  std::vector<uint8_t> address;
+  ucp_ep_h ep = nullptr;
+  bool dead = false;
+  std::deque<std::shared_ptr<RecvSlot>> recv_order;  // progress thread only
+};
+
+struct RecvContext {
+  UcxTransport* owner;
+  int source;
+  std::shared_ptr<void> slot;
+};
+
+UcxTransport::UcxTransport(int rank, int size, const UcxOptions& opts)
+    : rank_(rank), size_(size), opts_(opts), outq_(size) {}
+
+Result<std::unique_ptr<UcxTransport>> UcxTransport::Create(int rank, int size,
+                                                           const UcxOptions& opts) {
+  std::unique_ptr<UcxTransport> t(new UcxTransport(rank, size, opts));
+  Status st = t->Init();
+  if (!st.ok()) return st;
+  return t;
+}
+
+Status UcxTransport::Init() {
+  ucp_config_t* config = nullptr;
+  ucs_status_t st = ucp_config_read(nullptr, nullptr, &config);
+  if (st != UCS_OK) return FromUcs(st, "ucp_config_read");
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES;
+  params.features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
+  st = ucp_init(&params, config, &context_);
+  ucp_config_release(config);
+  if (st != UCS_OK) return FromUcs(st, "ucp_init");
+
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
+  st = ucp_worker_create(context_, &wp, &worker_);
+  if (st != UCS_OK) return FromUcs(st, "ucp_worker_create");
+
+  ucp_address_t* addr = nullptr;
+  size_t addr_len = 0;
+  st = ucp_worker_get_address(worker_, &addr, &addr_len);
+  if (st != UCS_OK) return FromUcs(st, "ucp_worker_get_address");
+  const auto* p = reinterpret_cast<const uint8_t*>(addr);
+  local_address_.assign(p, p + addr_len);
+  ucp_worker_release_address(worker_, addr);
+
+  ucp_am_handler_param_t hp{};
+  hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                  UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
+  hp.id = kAmId;
+  hp.cb = &UcxTransport::OnAm;
+  hp.arg = this;
+  hp.flags = UCP_AM_FLAG_WHOLE_MSG;
+  st = ucp_worker_set_am_recv_handler(worker_, &hp);
+  if (st != UCS_OK) return FromUcs(st, "ucp_worker_set_am_recv_handler");
+
+  int ucx_fd = -1;
+  st = ucp_worker_get_efd(worker_, &ucx_fd);
+  if (st != UCS_OK) return FromUcs(st, "ucp_worker_get_efd");
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || event_fd_ < 0) return {StatusCode::kInternal, "epoll/eventfd failed"};
+  for (int fd : {ucx_fd, event_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      return {StatusCode::kInternal, "epoll_ctl failed"};
+    }
+  }
+  return Status::Ok();
+}
+
+UcxTransport::~UcxTransport() {
+  Stop();
+  peers_.clear();
+  if (worker_ != nullptr) ucp_worker_destroy(worker_);
+  if (context_ != nullptr) ucp_cleanup(context_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (event_fd_ >= 0) close(event_fd_);
+}
+
+Status UcxTransport::SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses) {
+  if (static_cast<int>(addresses.size()) != size_) {
+    return {StatusCode::kInvalidArgument, "need one address per rank"};
+  }
+  peers_.clear();
+  for (int r = 0; r < size_; ++r) {
+    auto p = std::make_unique<Peer>();
+    p->owner = this;
+    p->rank = r;
+    p->address = std::move(addresses[r]);
+    peers_.push_back(std::move(p));
+  }
+  return Status::Ok();
+}
+
+Status UcxTransport::Start(Callbacks callbacks) {
+  if (static_cast<int>(peers_.size()) != size_) {
+    return {StatusCode::kInvalidArgument, "SetPeerAddresses() before Start()"};
+  }
+  callbacks_ = std::move(callbacks);
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void UcxTransport::Wake() {
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    uint64_t one = 1;
+    ssize_t n = write(event_fd_, &one, sizeof(one));
+    (void)n;
+  }
+}
+
+Status UcxTransport::Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) {
+  if (dest < 0 || dest >= size_) return {StatusCode::kNotFound, "no rank " + std::to_string(dest)};
+  if (payload.size() > opts_.max_message) {
+    return {StatusCode::kTooLarge, "message of " + std::to_string(payload.size()) +
+                                       " bytes above the limit of " +
+                                       std::to_string(opts_.max_message) +
+                                       " (RANKFLOW_MAX_MESSAGE_BYTES)"};
+  }
+  if (stopping_.load()) return {StatusCode::kShutdown, "transport stopping"};
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    if (peers_[dest]->dead) return {StatusCode::kRankDied, "rank " + std::to_string(dest) + " is gone"};
+    auto& q = outq_[dest];
+    if (q.empty()) dirty_.push_back(dest);
+    if (payload.size() >= opts_.rndv_threshold) {
+      auto m = std::make_unique<OutMsg>();
+      AppendFrame(m->bytes, kind, nullptr, 0);
+      uint32_t len = static_cast<uint32_t>(payload.size());
+      std::memcpy(m->bytes.data(), &len, sizeof(len));
+      m->large = std::move(payload);
+      m->sealed = true;
+      q.push_back(std::move(m));
+    } else {
+      if (q.empty() || q.back()->sealed || q.back()->bytes.size() >= kBatchLimit) {
+        q.push_back(std::make_unique<OutMsg>());
+      }
+      AppendFrame(q.back()->bytes, kind, payload.data(), payload.size());
+    }
+  }
+  pending_.store(true, std::memory_order_seq_cst);
+  Wake();
+  return Status::Ok();
+}
+
+Status UcxTransport::SendRawForTest(int dest, const WireHeader& header,
+                                    std::vector<uint8_t>&& frames) {
+  auto m = std::make_unique<OutMsg>();
+  m->header = header;
+  m->bytes = std::move(frames);
+  m->sealed = true;
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    auto& q = outq_[dest];
+    if (q.empty()) dirty_.push_back(dest);
+    q.push_back(std::move(m));
+  }
+  pending_.store(true);
+  Wake();
+  return Status::Ok();
+}
+
+ucp_ep_h UcxTransport::Endpoint(int dest) {
+  Peer& p = *peers_[dest];
+  if (p.ep != nullptr || p.dead) return p.ep;
+  ucp_ep_params_t ep{};
+  ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                  UCP_EP_PARAM_FIELD_ERR_HANDLER;
+  ep.address = reinterpret_cast<const ucp_address_t*>(p.address.data());
+  ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+  ep.err_handler.cb = &UcxTransport::OnEpError;
+  ep.err_handler.arg = &p;
+  ucs_status_t st = ucp_ep_create(worker_, &ep, &p.ep);
+  if (st != UCS_OK) {
+    p.ep = nullptr;
+    FailPeer(dest, FromUcs(st, "ucp_ep_create to rank " + std::to_string(dest)));
+  }
+  return p.ep;
+}
+
+void UcxTransport::OnEpError(void* arg, ucp_ep_h ep, ucs_status_t status) {
+  auto* p = static_cast<Peer*>(arg);
+  (void)ep;
+  p->owner->FailPeer(p->rank, FromUcs(status, "link to rank " + std::to_string(p->rank)));
+}
+
+void UcxTransport::FailPeer(int dest, const Status& why) {
+  Peer& p = *peers_[dest];
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    if (p.dead) return;
+    p.dead = true;
+    outq_[dest].clear();
+  }
+  if (p.ep != nullptr) {
+    ucp_request_param_t param{};
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    param.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    void* req = ucp_ep_close_nbx(p.ep, &param);
+    if (UCS_PTR_IS_PTR(req)) ucp_request_free(req);
+    p.ep = nullptr;
+  }
+  if (!stopping_.load() && callbacks_.on_peer_failure) callbacks_.on_peer_failure(dest, why);
+}
+
+void UcxTransport::OnSendDone(void* request, ucs_status_t status, void* user_data) {
+  auto* m = static_cast<OutMsg*>(user_data);
+  UcxTransport* self = m->owner;
+  if (status != UCS_OK && status != UCS_ERR_CANCELED) {
+    self->FailPeer(m->dest, FromUcs(status, "send to rank " + std::to_string(m->dest)));
+  }
+  self->in_flight_.fetch_sub(1);
+  delete m;
+  ucp_request_free(request);
+}
+
+void UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
+  ucp_ep_h ep = Endpoint(dest);
+  if (ep == nullptr) return;
+  if (msg->header.source < 0) {
+    msg->header.source = rank_;
+    msg->header.token = opts_.token;
+  }
+  msg->owner = this;
+  msg->dest = dest;
+  ucp_request_param_t param{};
+  param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                       UCP_OP_ATTR_FIELD_FLAGS;
+  param.cb.send = &UcxTransport::OnSendDone;
+  param.user_data = msg.get();
+  const void* buffer = msg->bytes.data();
+  size_t count = msg->bytes.size();
+  if (msg->is_large()) {
+    param.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE;
+    param.datatype = ucp_dt_make_iov();
+    msg->iov[0] = {msg->bytes.data(), msg->bytes.size()};
+    msg->iov[1] = {msg->large.data(), msg->large.size()};
+    buffer = msg->iov;
+    count = 2;
+    param.flags = UCP_AM_SEND_FLAG_RNDV;
+  } else {
+    param.flags = 0;
+  }
+  void* req = ucp_am_send_nbx(ep, kAmId, &msg->header, sizeof(WireHeader), buffer, count, &param);
+  if (req == nullptr) return;  // completed in place; msg freed here
+  if (UCS_PTR_IS_ERR(req)) {
+    FailPeer(dest, FromUcs(UCS_PTR_STATUS(req), "send to rank " + std::to_string(dest)));
+    return;
+  }
+  in_flight_.fetch_add(1);
+  (void)msg.release();  // owned by the request; freed in OnSendDone
+}
+
+bool UcxTransport::FlushQueues() {
+  if (!pending_.exchange(false)) return false;
+  std::vector<int> dirty;
+  std::vector<std::deque<std::unique_ptr<OutMsg>>> batches;
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    dirty.swap(dirty_);
+    batches.reserve(dirty.size());
+    for (int d : dirty) batches.push_back(std::move(outq_[d]));
+    for (int d : dirty) outq_[d].clear();
+  }
+  for (size_t i = 0; i < dirty.size(); ++i) {
+    for (auto& m : batches[i]) SendOne(dirty[i], std::move(m));
+  }
+  return !dirty.empty();
+}
+
+ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_length, void* data,
+                                size_t length, const ucp_am_recv_param_t* param) {
+  auto* self = static_cast<UcxTransport*>(arg);
+  int source = -1;
+  Status st = CheckHeader(header, header_length, self->opts_.token, self->size_, &source);
+  const bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+  if (st.ok() && length > self->opts_.max_message + kFrameHeaderBytes) {
+    st = {StatusCode::kTooLarge, "message of " + std::to_string(length) + " bytes above limit"};
+  }
+  if (!st.ok()) {
+    if (self->callbacks_.on_rejected) self->callbacks_.on_rejected(source, st);
+    return rndv ? UCS_ERR_MESSAGE_TRUNCATED : UCS_OK;
+  }
+  Peer& peer = *self->peers_[source];
+  if (!rndv) {
+    if (peer.recv_order.empty()) {
+      // Data is valid only during this callback: view it, copy what is kept.
+      self->DeliverBatch(source, Buffer::View(data, length, nullptr));
+    } else {
+      auto slot = std::make_shared<RecvSlot>();
+      slot->ready = true;
+      slot->data = Buffer::Copy(data, length);
+      peer.recv_order.push_back(std::move(slot));
+    }
+    return UCS_OK;
+  }
+  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[length]);
+  auto slot = std::make_shared<RecvSlot>();
+  slot->data = Buffer::View(storage.get(), length, storage);
+  peer.recv_order.push_back(slot);
+  auto* ctx = new RecvContext{self, source, slot};
+  ucp_request_param_t rp{};
+  rp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  rp.cb.recv_am = &UcxTransport::OnRecvDone;
+  rp.user_data = ctx;
+  void* req = ucp_am_recv_data_nbx(self->worker_, data, storage.get(), length, &rp);
+  if (req == nullptr) {
+    OnRecvDone(nullptr, UCS_OK, length, ctx);
+  } else if (UCS_PTR_IS_ERR(req)) {
+    OnRecvDone(nullptr, UCS_PTR_STATUS(req), 0, ctx);
+  }
+  return UCS_OK;
+}
+
+void UcxTransport::OnRecvDone(void* request, ucs_status_t status, size_t length, void* user_data) {
+  auto* ctx = static_cast<RecvContext*>(user_data);
+  auto slot = std::static_pointer_cast<RecvSlot>(ctx->slot);
+  UcxTransport* self = ctx->owner;
+  int source = ctx->source;
+  delete ctx;
+  if (request != nullptr) ucp_request_free(request);
+  if (status != UCS_OK || length != slot->data.size()) {
+    if (self->callbacks_.on_rejected) {
+      self->callbacks_.on_rejected(source, FromUcs(status, "rendezvous receive failed"));
+    }
+    slot->data = Buffer();
+  }
+  slot->ready = true;
+  self->DrainReady(source);
+}
+
+void UcxTransport::DrainReady(int source) {
+  auto& order = peers_[source]->recv_order;
+  while (!order.empty() && order.front()->ready) {
+    auto slot = std::move(order.front());
+    order.pop_front();
+    if (!slot->data.empty()) DeliverBatch(source, slot->data);
+  }
+}
+
+void UcxTransport::DeliverBatch(int source, const Buffer& batch) {
+  Status st = ForEachFrame(batch, opts_.max_message, [&](MessageKind kind, Buffer frame) {
+    if (callbacks_.on_message) callbacks_.on_message(Incoming{source, kind, std::move(frame)});
+  });
+  if (!st.ok() && callbacks_.on_rejected) callbacks_.on_rejected(source, st);
+}
+
+void UcxTransport::Loop() {
+  int64_t last_active = NowUs();
+  while (!stopping_.load(std::memory_order_acquire)) {
+    bool sent = FlushQueues();
+    unsigned n = ucp_worker_progress(worker_);
+    if (sent || n > 0) {
+      last_active = NowUs();
+      continue;
+    }
+    if (NowUs() - last_active < opts_.spin_us) continue;
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (pending_.load(std::memory_order_seq_cst)) {
+      sleeping_.store(false);
+      continue;
+    }
+    ucs_status_t st = ucp_worker_arm(worker_);
+    if (st == UCS_OK) {
+      epoll_event events[2];
+      epoll_wait(epoll_fd_, events, 2, 100);
+      uint64_t v;
+      while (read(event_fd_, &v, sizeof(v)) > 0) {
+      }
+    }
+    sleeping_.store(false, std::memory_order_seq_cst);
+    last_active = NowUs();
+  }
+  // Deliver what is queued, then close links.
+  pending_.store(true);
+  FlushQueues();
+  WaitIdle();
+  CloseEndpoints();
+}
+
+void UcxTransport::WaitIdle() {
+  const int64_t deadline = NowUs() + 2'000'000;
+  while (in_flight_.load() > 0 && NowUs() < deadline) ucp_worker_progress(worker_);
+}
+
+void UcxTransport::CloseEndpoints() {
+  std::vector<void*> reqs;
+  for (auto& p : peers_) {
+    if (p->ep == nullptr) continue;
+    ucp_request_param_t param{};
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    param.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    void* req = ucp_ep_close_nbx(p->ep, &param);
+    if (UCS_PTR_IS_PTR(req)) reqs.push_back(req);
+    p->ep = nullptr;
+  }
+  const int64_t deadline = NowUs() + 1'000'000;
+  for (void* req : reqs) {
+    while (ucp_request_check_status(req) == UCS_INPROGRESS && NowUs() < deadline) {
+      ucp_worker_progress(worker_);
+    }
+    ucp_request_free(req);
+  }
+}
+
+void UcxTransport::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  uint64_t one = 1;
+  ssize_t n = write(event_fd_, &one, sizeof(one));
+  (void)n;
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace rankflow::transport

@@ -1,0 +1,99 @@
+// transport/ucx_transport.h — the Transport over UCX UCP active messages.
+//
+// One UCP worker per rank, driven only by this transport's progress thread.
+// Other threads queue frames under a short lock; the progress thread packs
+// everything queued for one peer into one active message (batching), sends
+// payloads above the rendezvous threshold by zero-copy rendezvous, and keeps
+// per-peer order on receipt. Endpoints are created on first use with peer
+// error handling. When idle, the thread spins for a configured time, then
+// blocks on the worker's wakeup fd (and an eventfd that Send() signals).
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <ucp/api/ucp.h>
+
+#include "transport/framing.h"
+#include "transport/transport.h"
+
+namespace rankflow::transport {
+
+struct UcxOptions {
+  uint64_t max_message = 1ull << 30;
+  uint64_t rndv_threshold = 64 * 1024;
+  int spin_us = 50;
+  JobToken token{};
+};
+
+class UcxTransport : public Transport {
+ public:
+  /// Creates the UCP context and worker; the progress thread starts in Start().
+  static Result<std::unique_ptr<UcxTransport>> Create(int rank, int size, const UcxOptions& opts);
+  ~UcxTransport() override;
+
+  /// This worker's address, to be exchanged with every rank at bootstrap.
+  const std::vector<uint8_t>& LocalAddress() const { return local_address_; }
+  /// Every rank's worker address, indexed by rank. Call before Start().
+  Status SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses);
+
+  Status Start(Callbacks callbacks) override;
+  Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) override;
+  void Stop() override;
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string Name() const override { return "ucx"; }
+
+  /// Test hook: sends raw frames under a chosen header (e.g. a wrong token).
+  Status SendRawForTest(int dest, const WireHeader& header, std::vector<uint8_t>&& frames);
+
+ private:
+  struct OutMsg;
+  struct Peer;
+  struct RecvSlot;
+  UcxTransport(int rank, int size, const UcxOptions& opts);
+  Status Init();
+  void Loop();
+  bool FlushQueues();
+  void SendOne(int dest, std::unique_ptr<OutMsg> msg);
+  ucp_ep_h Endpoint(int dest);
+  void FailPeer(int dest, const Status& why);
+  void WaitIdle();
+  void CloseEndpoints();
+  void DeliverBatch(int source, const Buffer& batch);
+  void DrainReady(int source);
+  void Wake();
+
+  static ucs_status_t OnAm(void* arg, const void* header, size_t header_length, void* data,
+                           size_t length, const ucp_am_recv_param_t* param);
+  static void OnSendDone(void* request, ucs_status_t status, void* user_data);
+  static void OnRecvDone(void* request, ucs_status_t status, size_t length, void* user_data);
+  static void OnEpError(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  const int rank_;
+  const int size_;
+  const UcxOptions opts_;
+  Callbacks callbacks_;
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  std::vector<uint8_t> local_address_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+
+  std::mutex out_mu_;
+  std::vector<std::deque<std::unique_ptr<OutMsg>>> outq_;  // guarded by out_mu_
+  std::vector<int> dirty_;                                 // peers with queued messages
+  std::atomic<bool> pending_{false};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace rankflow::transport
