@@ -200,6 +200,7 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env) {
       ReadInt(env, "RANKFLOW_RANKS_PER_NODE", 0, kIntMax, &config.ranks_per_virtual_node));
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_KEEP_MPI", &config.keep_mpi));
   RANKFLOW_RETURN_IF_ERROR(ReadInt(env, "RANKFLOW_SPIN_US", 0, 10'000'000, &config.spin_us));
+  RANKFLOW_RETURN_IF_ERROR(ReadInt(env, "RANKFLOW_WAIT_SPIN_US", 0, 10'000'000, &config.wait_spin_us));
   return config;
 }
 

@@ -34,6 +34,12 @@ struct RuntimeConfig {
   bool keep_mpi = false;
   // RANKFLOW_SPIN_US: busy-poll time before blocking on the wakeup fd.
   int spin_us = 50;
+  // RANKFLOW_WAIT_SPIN_US: how long a thread waiting in Get, or an idle
+  // executor, polls the network itself before sleeping (only when the rank
+  // has cores of its own). Default 0: block at once. Spinning saves a few
+  // microseconds per round trip on dedicated cores and costs a great deal
+  // when threads outnumber cores.
+  int wait_spin_us = 0;
 };
 
 // Reads every RANKFLOW_* option through `env`; unset or empty variables keep

@@ -44,6 +44,9 @@ void PlanResources(const RuntimeConfig& config, int share_index, int share_count
   auto share = topology::ComputeCpuShare(share_index, share_count);
   int cores = share.ok() ? std::max<int>(1, static_cast<int>(share->pus.size())) : 1;
   deps.num_executors = config.num_executors > 0 ? config.num_executors : cores;
+  // Spinning pays only when this rank's threads do not steal another rank's core.
+  deps.exclusive_cores = share.ok() && share->exclusive &&
+                         static_cast<int>(share->pus.size()) >= deps.num_executors;
   if (config.pin_threads && share.ok() && share->exclusive &&
       static_cast<int>(share->pus.size()) >= deps.num_executors) {
     deps.pin_pus = share->pus;

@@ -1,5 +1,6 @@
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/logging.h"
@@ -38,6 +39,7 @@ Runtime::Runtime(RuntimeDeps deps)
       objects_(std::make_shared<objects::ObjectTable>()),
       placement_(deps.size),
       num_executors_(deps.num_executors),
+      wait_spin_us_(deps.exclusive_cores ? std::max(0, deps.config.wait_spin_us) : 0),
       pin_pus_(deps.pin_pus),
       dead_(deps.size, false) {}
 
@@ -48,11 +50,19 @@ Runtime::~Runtime() {
 }
 
 Status Runtime::Start(int64_t timeout_ms) {
+  scheduler::PollHooks hooks;
+  if (transport_) {
+    hooks.begin = [this] { transport_->BeginPolling(); };
+    hooks.poll = [this] { return transport_->PollOnce(); };
+    hooks.end = [this] { transport_->EndPolling(); };
+  }
   executors_ = std::make_unique<scheduler::ExecutorPool>(
-      num_executors_, pin_pus_, config_.spin_us, [this](scheduler::Work& w) {
+      num_executors_, pin_pus_, wait_spin_us_,
+      [this](scheduler::Work& w) {
         if (tls_runtime != this) tls_runtime = this;
         RunTask(w);
-      });
+      },
+      std::move(hooks));
   if (!transport_) {
     // One rank: the view is this rank alone; no control messages needed.
     scheduler::RankCapacity self{rank_, node_, true, resources_};

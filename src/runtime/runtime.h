@@ -39,6 +39,7 @@ struct RuntimeDeps {
   std::string host;
   int num_executors = 1;
   std::vector<int> pin_pus;                            // empty: no pinning
+  bool exclusive_cores = true;                         // false: cores shared with other ranks
   std::map<std::string, double> resources;             // this rank's capacity
   std::unique_ptr<transport::Transport> transport;     // null when size == 1
 };
@@ -98,6 +99,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void OnResult(int source, const Buffer& msg);
   void FailTasksOn(int rank);
 
+  // Object access (object_access.cc).
+  bool SpinPoll(uint64_t seq, objects::ObjectValue* out);
+
   // Execution (task_executor.cc).
   void RunTask(scheduler::Work& work);
   void DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value);
@@ -124,6 +128,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   scheduler::Placement placement_;
   std::unique_ptr<scheduler::ExecutorPool> executors_;
   int num_executors_;
+  int wait_spin_us_;  // how long waiting threads poll before sleeping (0 when cores are shared)
   std::vector<int> pin_pus_;
   std::unique_ptr<control::ControlService> control_;  // on the control rank only
   RuntimeCounters counters_;

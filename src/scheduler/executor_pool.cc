@@ -18,8 +18,9 @@ int64_t NowUs() {
 
 ExecutorPool* ExecutorPool::Current() { return tls_pool; }
 
-ExecutorPool::ExecutorPool(int num_threads, std::vector<int> pin_pus, int spin_us, RunFn run)
-    : run_(std::move(run)), spin_us_(spin_us), pin_pus_(std::move(pin_pus)) {
+ExecutorPool::ExecutorPool(int num_threads, std::vector<int> pin_pus, int spin_us, RunFn run,
+                           PollHooks hooks)
+    : run_(std::move(run)), hooks_(std::move(hooks)), spin_us_(spin_us), pin_pus_(std::move(pin_pus)) {
   for (int i = 0; i < num_threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
 }
 
@@ -58,9 +59,17 @@ void ExecutorPool::Loop(int index) {
   }
   for (;;) {
     // Spin briefly before sleeping: a task arriving soon costs no wake-up.
-    const int64_t until = NowUs() + spin_us_;
-    while (queued_.load(std::memory_order_acquire) == 0 && NowUs() < until) {
-      std::this_thread::yield();
+    int64_t until = NowUs() + spin_us_;
+    if (hooks_.poll) {
+      hooks_.begin();
+      while (queued_.load(std::memory_order_acquire) == 0 && NowUs() < until) {
+        if (hooks_.poll()) until = NowUs() + spin_us_;
+      }
+      hooks_.end();
+    } else {
+      while (queued_.load(std::memory_order_acquire) == 0 && NowUs() < until) {
+        std::this_thread::yield();
+      }
     }
     Work w;
     {

@@ -2,7 +2,8 @@
 //
 // One thread per core of the rank's share by default, pinned when the share
 // is exclusive. Idle threads spin briefly, then sleep on a condition
-// variable. A thread blocked in Get() inside a task may run queued work
+// variable; while spinning they poll the network themselves, so a task that
+// arrives then runs without any thread hand-off. A thread blocked in Get() inside a task may run queued work
 // meanwhile (RunOneIfAny), so nested fan-out cannot deadlock the pool.
 // Thread safety: Push/RunOneIfAny from any thread.
 #pragma once
@@ -25,12 +26,21 @@ struct Work {
   Buffer message;
 };
 
+/// Lets idle executors drive the network while they spin (see
+/// Transport::PollOnce); all empty when there is no network.
+struct PollHooks {
+  std::function<void()> begin;
+  std::function<bool()> poll;
+  std::function<void()> end;
+};
+
 class ExecutorPool {
  public:
   using RunFn = std::function<void(Work&)>;
 
   /// `pin_pus[i]` (if given) is the PU executor i is pinned to.
-  ExecutorPool(int num_threads, std::vector<int> pin_pus, int spin_us, RunFn run);
+  ExecutorPool(int num_threads, std::vector<int> pin_pus, int spin_us, RunFn run,
+               PollHooks hooks = {});
   ~ExecutorPool();
 
   void Push(Work&& work);
@@ -46,6 +56,7 @@ class ExecutorPool {
   void Loop(int index);
 
   RunFn run_;
+  PollHooks hooks_;
   int spin_us_;
   std::vector<int> pin_pus_;
   std::mutex mu_;

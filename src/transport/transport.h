@@ -50,6 +50,17 @@ class Transport {
   /// Delivers queued messages, then stops the progress thread and closes links.
   virtual void Stop() = 0;
 
+  /// Caller-driven progress: a thread that is about to wait (a driver in
+  /// Get, an idle executor) may poll the network itself instead of waking the
+  /// progress thread, which removes thread hand-offs from a round trip.
+  /// Handlers then run on the polling thread, still one at a time.
+  /// Returns true if anything was sent or received. Never blocks.
+  virtual bool PollOnce() { return false; }
+  /// Brackets a run of PollOnce calls; the progress thread stays out of the
+  /// way in between.
+  virtual void BeginPolling() {}
+  virtual void EndPolling() {}
+
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string Name() const = 0;

@@ -399,12 +399,50 @@ void UcxTransport::DeliverBatch(int source, const Buffer& batch) {
   if (!st.ok() && callbacks_.on_rejected) callbacks_.on_rejected(source, st);
 }
 
+bool UcxTransport::PollOnce() {
+  std::unique_lock<std::mutex> lock(worker_mu_, std::try_to_lock);
+  if (!lock.owns_lock() || stopping_.load(std::memory_order_relaxed)) return false;
+  bool sent = FlushQueues();
+  return ucp_worker_progress(worker_) > 0 || sent;
+}
+
+void UcxTransport::BeginPolling() { external_pollers_.fetch_add(1); }
+
+void UcxTransport::EndPolling() {
+  if (external_pollers_.fetch_sub(1) == 1) {
+    // Hand the worker back: the progress thread may be parked without an armed fd.
+    uint64_t one = 1;
+    if (sleeping_.load()) {
+      ssize_t n = write(event_fd_, &one, sizeof(one));
+      (void)n;
+    }
+  }
+}
+
 void UcxTransport::Loop() {
   int64_t last_active = NowUs();
   while (!stopping_.load(std::memory_order_acquire)) {
-    bool sent = FlushQueues();
-    unsigned n = ucp_worker_progress(worker_);
-    if (sent || n > 0) {
+    if (external_pollers_.load(std::memory_order_acquire) > 0) {
+      // Another thread drives the worker; park until it is done (or briefly).
+      sleeping_.store(true, std::memory_order_seq_cst);
+      if (external_pollers_.load() > 0 && !pending_.load()) {
+        epoll_event events[2];
+        epoll_wait(epoll_fd_, events, 2, 1);
+        uint64_t v;
+        while (read(event_fd_, &v, sizeof(v)) > 0) {
+        }
+      }
+      sleeping_.store(false, std::memory_order_seq_cst);
+      last_active = NowUs();
+      continue;
+    }
+    bool active;
+    {
+      std::lock_guard<std::mutex> lock(worker_mu_);
+      bool sent = FlushQueues();
+      active = ucp_worker_progress(worker_) > 0 || sent;
+    }
+    if (active) {
       last_active = NowUs();
       continue;
     }
@@ -414,7 +452,11 @@ void UcxTransport::Loop() {
       sleeping_.store(false);
       continue;
     }
-    ucs_status_t st = ucp_worker_arm(worker_);
+    ucs_status_t st;
+    {
+      std::lock_guard<std::mutex> lock(worker_mu_);
+      st = ucp_worker_arm(worker_);
+    }
     if (st == UCS_OK) {
       epoll_event events[2];
       epoll_wait(epoll_fd_, events, 2, 100);
@@ -426,6 +468,7 @@ void UcxTransport::Loop() {
     last_active = NowUs();
   }
   // Deliver what is queued, then close links.
+  std::lock_guard<std::mutex> lock(worker_mu_);
   pending_.store(true);
   FlushQueues();
   WaitIdle();

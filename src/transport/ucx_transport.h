@@ -1,6 +1,7 @@
 // transport/ucx_transport.h — the Transport over UCX UCP active messages.
 //
-// One UCP worker per rank, driven only by this transport's progress thread.
+// One UCP worker per rank, driven by this transport's progress thread or,
+// while they wait, by threads that poll it themselves (PollOnce).
 // Other threads queue frames under a short lock; the progress thread packs
 // everything queued for one peer into one active message (batching), sends
 // payloads above the rendezvous threshold by zero-copy rendezvous, and keeps
@@ -44,6 +45,9 @@ class UcxTransport : public Transport {
   Status Start(Callbacks callbacks) override;
   Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) override;
   void Stop() override;
+  bool PollOnce() override;
+  void BeginPolling() override;
+  void EndPolling() override;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string Name() const override { return "ucx"; }
@@ -92,6 +96,8 @@ class UcxTransport : public Transport {
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  std::mutex worker_mu_;                 // whoever holds it drives the worker
+  std::atomic<int> external_pollers_{0};
   std::thread thread_;
   bool stopped_ = false;
 };
