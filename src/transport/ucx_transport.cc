@@ -260,7 +260,7 @@ void UcxTransport::FailPeer(int dest, const Status& why) {
 void UcxTransport::OnSendDone(void* request, ucs_status_t status, void* user_data) {
   auto* m = static_cast<OutMsg*>(user_data);
   UcxTransport* self = m->owner;
-  if (status != UCS_OK && status != UCS_ERR_CANCELED) {
+  if (status != UCS_OK && status != UCS_ERR_CANCELED && status != UCS_ERR_MESSAGE_TRUNCATED) {
     self->FailPeer(m->dest, FromUcs(status, "send to rank " + std::to_string(m->dest)));
   }
   self->in_flight_.fetch_sub(1);
@@ -328,12 +328,19 @@ ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_len
   int source = -1;
   Status st = CheckHeader(header, header_length, self->opts_.token, self->size_, &source);
   const bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
-  if (st.ok() && length > self->opts_.max_message + kFrameHeaderBytes) {
+  // A network message is one large frame or a batch of small ones; each frame
+  // is checked against max_message when it is parsed. This bound only stops
+  // a peer from making us allocate far more than any legal message needs.
+  const uint64_t bound = self->opts_.max_message + kBatchLimit + self->opts_.rndv_threshold +
+                         2 * kFrameHeaderBytes;
+  if (st.ok() && length > bound) {
     st = {StatusCode::kTooLarge, "message of " + std::to_string(length) + " bytes above limit"};
   }
   if (!st.ok()) {
     if (self->callbacks_.on_rejected) self->callbacks_.on_rejected(source, st);
-    return rndv ? UCS_ERR_MESSAGE_TRUNCATED : UCS_OK;
+    // UCS_OK drops a rendezvous descriptor without failing the sender's
+    // request: a rejected message must not look like a broken link.
+    return UCS_OK;
   }
   Peer& peer = *self->peers_[source];
   if (!rndv) {

@@ -492,14 +492,6 @@ TEST_P(TransportConformance, ManyMessagesUnderASmallLimitArrive) {
   // internally must not make the receiver see them as one oversize message.
   constexpr uint64_t kSmallLimit = 4096;
   constexpr uint64_t kCount = 2000;
-  if (GetParam().name == "Ucx") {
-    // UcxTransport::Send coalesces frames into batches of up to 32 KiB (plus
-    // one frame) whatever max_message is, and UcxTransport::OnAm rejects any
-    // active message longer than max_message + one frame header: the whole
-    // batch is dropped, and when UCX moved it by rendezvous the sender sees
-    // the rejection as a failed send and declares the receiver dead.
-    GTEST_SKIP() << "known UCX transport issue: coalesced batches above max_message are rejected";
-  }
   auto c = Make(2, kSmallLimit);
   ASSERT_TRUE(c);
   for (uint64_t i = 0; i < kCount; ++i) {
@@ -664,12 +656,6 @@ TEST(UcxTransport, LargeWrongTokenMessageIsRejectedAndOtherLinksKeepWorking) {
 }
 
 TEST(UcxTransport, RejectedRendezvousMessageDoesNotBreakTheLink) {
-  // UcxTransport::OnAm answers a rejected rendezvous message with
-  // UCS_ERR_MESSAGE_TRUNCATED; the sender's request then fails, and
-  // OnSendDone -> FailPeer marks the receiver dead and force-closes the
-  // endpoint (in-flight rendezvous data is reset, later sends get kRankDied).
-  GTEST_SKIP() << "known UCX transport issue: a receiver's rejection of a rendezvous message "
-                  "makes the sender declare the receiver dead";
   auto c = MakeUcx(2, kMaxMessage);
   ASSERT_TRUE(c);
   c->Start();
