@@ -33,7 +33,7 @@ struct RuntimeConfig {
   // RANKFLOW_KEEP_MPI: do not MPI_Finalize after bootstrap.
   bool keep_mpi = false;
   // RANKFLOW_SPIN_US: busy-poll time before blocking on the wakeup fd.
-  int spin_us = 50;
+  int spin_us = 250;
   // RANKFLOW_WAIT_SPIN_US: how long a thread waiting in Get, or an idle
   // executor, polls the network itself before sleeping (only when the rank
   // has cores of its own). Default 0: block at once. Spinning saves a few

@@ -27,7 +27,7 @@ namespace rankflow::transport {
 struct UcxOptions {
   uint64_t max_message = 1ull << 30;
   uint64_t rndv_threshold = 64 * 1024;
-  int spin_us = 50;
+  int spin_us = 250;
   JobToken token{};
 };
 

@@ -41,7 +41,7 @@ TEST(RuntimeConfigTest, DefaultsWhenUnset) {
   EXPECT_TRUE(config->pin_threads);
   EXPECT_EQ(config->ranks_per_virtual_node, 0);
   EXPECT_FALSE(config->keep_mpi);
-  EXPECT_EQ(config->spin_us, 50);
+  EXPECT_EQ(config->spin_us, 250);
 }
 
 TEST(RuntimeConfigTest, ReadsEveryVariable) {
@@ -77,7 +77,7 @@ TEST(RuntimeConfigTest, EmptyValueKeepsDefault) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->log_level, "info");
   EXPECT_TRUE(config->pin_threads);
-  EXPECT_EQ(config->spin_us, 50);
+  EXPECT_EQ(config->spin_us, 250);
 }
 
 TEST(RuntimeConfigTest, LogLevelAliases) {
