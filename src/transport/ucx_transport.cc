@@ -15,6 +15,7 @@ namespace rankflow::transport {
 namespace {
 constexpr unsigned kAmId = 1;
 constexpr size_t kBatchLimit = 32 * 1024;  // coalesce small frames up to this size
+constexpr int64_t kTightSpinUs = 20;       // spin without yielding this long after activity
 
 Status FromUcs(ucs_status_t st, const std::string& what) {
   return {StatusCode::kLinkError, what + ": " + ucs_status_string(st)};
@@ -453,7 +454,14 @@ void UcxTransport::Loop() {
       last_active = NowUs();
       continue;
     }
-    if (NowUs() - last_active < opts_.spin_us) continue;
+    const int64_t idle_us = NowUs() - last_active;
+    if (idle_us < opts_.spin_us) {
+      // Spin tightly just after activity (a reply often follows at once),
+      // then politely: a thread this one would otherwise delay (the executor
+      // about to run the task just received) gets the core at once.
+      if (idle_us >= kTightSpinUs) std::this_thread::yield();
+      continue;
+    }
     sleeping_.store(true, std::memory_order_seq_cst);
     if (pending_.load(std::memory_order_seq_cst)) {
       sleeping_.store(false);
