@@ -45,6 +45,23 @@ if ! compgen -G "$libdir/librankflow.*" >/dev/null; then
   exit 1
 fi
 
+step "the installed launcher"
+launcher=$prefix/bin/rankflow-run
+if [[ ! -x "$launcher" ]]; then
+  echo "FAIL: $launcher was not installed (or is not executable)" >&2
+  exit 1
+fi
+if command -v mpirun >/dev/null || { [[ -n "${SLURM_JOB_ID:-}" ]] && command -v srun >/dev/null; }; then
+  dry=$("$launcher" --dry-run -n 2 ./app)
+  echo "$dry"
+  if ! grep -qE '^command: .*(mpirun|srun) .*\./app$' <<<"$dry"; then
+    echo "FAIL: unexpected rankflow-run --dry-run output" >&2
+    exit 1
+  fi
+else
+  echo "-- no mpirun or srun here; rankflow-run --dry-run skipped"
+fi
+
 step "configure and build the consumer with find_package(rankflow)"
 gen_args=()
 if [[ -n "${CMAKE_GENERATOR:-}" ]]; then gen_args=(-G "$CMAKE_GENERATOR"); fi
@@ -66,7 +83,17 @@ check_uses_prefix() {
 
 step "run the find_package consumer"
 check_uses_prefix "$work/consumer-build/app"
-"$work/consumer-build/app"
+app_out=$("$work/consumer-build/app")
+echo "$app_out"
+# One version everywhere: project(VERSION) -> rankflow::Version(), the CMake
+# package version file and rankflow.pc.
+lib_version=$(sed -n 's/^rankflow \([0-9][0-9.]*\): .*/\1/p' <<<"$app_out")
+cmake_version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' \
+                "$(dirname "$config")/rankflowConfigVersion.cmake")
+if [[ -z "$lib_version" || "$lib_version" != "$cmake_version" ]]; then
+  echo "FAIL: rankflow::Version() '$lib_version' != package version '$cmake_version'" >&2
+  exit 1
+fi
 
 pc=$(find "$prefix" -name rankflow.pc -print -quit)
 if [[ -z "$pc" ]]; then
@@ -85,6 +112,10 @@ export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 pkg-config --print-errors --exists rankflow
 echo "cflags: $(pkg-config --cflags rankflow)"
 echo "libs:   $(pkg-config --libs rankflow)"
+if [[ "$(pkg-config --modversion rankflow)" != "$lib_version" ]]; then
+  echo "FAIL: rankflow.pc version $(pkg-config --modversion rankflow) != $lib_version" >&2
+  exit 1
+fi
 pc_libdir=$(pkg-config --variable=libdir rankflow)
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
 "$cxx" -std=c++20 -o "$work/app-pkgconfig" "$consumer_src/main.cc" \
