@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# rankflow under a real Slurm: starts the local two-node cluster
+# (slurm/testing/local-cluster.sh), submits every sbatch template in slurm/ with
+# `sbatch --wait` and checks its output, runs the multi-rank gtest binaries
+# under `srun --mpi=pmix` across both virtual nodes, and stops the cluster.
+# Every job and step has a timeout. Ends with "slurm tests: N passed, M failed"
+# and exits non-zero if any failed.
+#
+# Settings: SKIP_SLURM_TESTS=1 skips it all; RANKFLOW_BUILD_DIR (default build);
+# RANKFLOW_SLURM_DIR (default /tmp/rankflow-slurm-tests); RANKFLOW_SLURM_JOB_TIMEOUT
+# (seconds per job, default 180); RANKFLOW_SLURM_KEEP=1 leaves the cluster up.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+ROOT="$PWD"
+
+if [ "${SKIP_SLURM_TESTS:-0}" = 1 ]; then
+  echo "slurm tests: skipped (SKIP_SLURM_TESTS=1)"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "slurm tests: skipped (the local Slurm cluster runs slurmd, which needs root)"
+  exit 0
+fi
+
+BUILD="$(cd "${RANKFLOW_BUILD_DIR:-build}" && pwd)"
+JOB_TIMEOUT="${RANKFLOW_SLURM_JOB_TIMEOUT:-180}"
+export RANKFLOW_SLURM_DIR="${RANKFLOW_SLURM_DIR:-/tmp/rankflow-slurm-tests}"
+# Ports of its own, so that a cluster started by hand at the defaults can stay up.
+export RANKFLOW_SLURM_CTLD_PORT="${RANKFLOW_SLURM_CTLD_PORT:-16917}"
+export RANKFLOW_SLURM_NODE_PORT="${RANKFLOW_SLURM_NODE_PORT:-17101}"
+export SLURM_CONF="$RANKFLOW_SLURM_DIR/etc/slurm.conf"
+export RANKFLOW_LOG_LEVEL=warn
+CLUSTER="$ROOT/slurm/testing/local-cluster.sh"
+OUT="$RANKFLOW_SLURM_DIR/out"
+
+passed=0
+failed=0
+failures=()
+
+finish() {
+  if [ "${RANKFLOW_SLURM_KEEP:-0}" != 1 ]; then "$CLUSTER" stop >/dev/null 2>&1 || true; fi
+  [ ${#failures[@]} -gt 0 ] && echo "slurm tests failed: ${failures[*]}"
+  echo "slurm tests: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+on_exit() {
+  local rc=$?
+  finish || rc=1
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+ok() { passed=$((passed + 1)); echo "PASS $1 (${2}s)"; }
+bad() {
+  failed=$((failed + 1)); failures+=("$1")
+  echo "FAIL $1: $2"
+  if [ -n "${3:-}" ] && [ -f "$3" ]; then echo "---- $3"; tail -n 60 "$3"; echo "----"; fi
+}
+
+# Checks on an output file; each prints why it fails.
+has() { grep -qE -- "$2" "$1" || { echo "no line matching /$2/"; return 1; }; }
+# The example's per-rank counts: ranks 0..n-1 each ran at least one of the probe tasks.
+every_rank_ran() {
+  local f="$1" n="$2" r
+  for ((r = 0; r < n; r++)); do
+    grep -qE "^rank $r ran [1-9][0-9]* of 64 probe tasks" "$f" || { echo "rank $r ran no probe task"; return 1; }
+  done
+}
+# Distinct values of a key=value field on the template's "rankflow-rank" lines.
+field_values() { grep -oE "^rankflow-rank [0-9]+ .*" "$1" | grep -oE "$2=[^ ]*" | sort -u | cut -d= -f2; }
+
+# Runs a template: sbatch --wait, then the named checks.
+run_template() {
+  local name="$1" ranks="$2"
+  shift 2
+  local f="$OUT/$name.out" t0=$SECONDS why
+  if ! timeout "$JOB_TIMEOUT" sbatch --wait --quiet --chdir="$ROOT" --output="$f" \
+        "$ROOT/slurm/$name.sbatch" "$BUILD/examples/rankflow_example_simulate" >"$OUT/$name.sbatch.log" 2>&1; then
+    bad "$name" "job failed or timed out: $(tr '\n' ' ' <"$OUT/$name.sbatch.log")" "$f"
+    return
+  fi
+  if ! why="$(has "$f" "driver on rank 0 of $ranks\$" && every_rank_ran "$f" "$ranks" && "$@" "$f")"; then
+    bad "$name" "$why" "$f"
+    return
+  fi
+  ok "$name" $((SECONDS - t0))
+}
+
+gpus_one_each() {  # every rank line names exactly one GPU, no two ranks the same
+  local f="$1" lines uniq
+  lines="$(grep -cE '^rankflow-rank [0-9]+ .*gpus=[0-9]+$' "$f")"
+  uniq="$(grep -E '^rankflow-rank [0-9]+ .*gpus=[0-9]+$' "$f" | awk '{print $2, $NF}' | awk '{print $2}' | sort -u | wc -l)"
+  if [ "$lines" -ne 2 ] || [ "$uniq" -ne 2 ]; then echo "expected 2 ranks with one distinct GPU each, got $lines lines, $uniq GPUs"; return 1; fi
+}
+both_nodes() {
+  local nodes
+  nodes="$(field_values "$1" node | tr '\n' ' ')"
+  [ "$nodes" = "n1 n2 " ] || { echo "ranks ran on nodes '$nodes', expected n1 and n2"; return 1; }
+}
+het_components() {  # CPU ranks 0,1 without GPUs on one node; GPU ranks 2,3 with one GPU each on the other
+  local f="$1"
+  [ "$(grep -cE '^rankflow-rank [01] component=simulation node=n[12] gpus=none$' "$f")" -eq 2 ] ||
+    { echo "simulation ranks 0 and 1 (no GPU) missing"; return 1; }
+  [ "$(grep -E '^rankflow-rank [23] component=learner node=n[12] gpus=[0-9]+$' "$f" | awk '{print $NF}' | sort -u | wc -l)" -eq 2 ] ||
+    { echo "learner ranks 2 and 3 with one distinct GPU each missing"; return 1; }
+  both_nodes "$f"
+}
+
+# Runs a gtest binary under srun; $1 name, $2 checker, rest: srun arguments and program.
+run_srun() {
+  local name="$1" check="$2"
+  shift 2
+  local f="$OUT/$name.out" t0=$SECONDS rc why
+  timeout "$JOB_TIMEOUT" srun --mpi=pmix --time=5 --job-name="$name" "$@" >"$f" 2>&1
+  rc=$?
+  if ! why="$("$check" "$f" "$rc")"; then
+    bad "$name" "$why" "$f"
+    return
+  fi
+  ok "$name" $((SECONDS - t0))
+}
+all_passed() {  # exit 0, every test passed on the driver rank
+  [ "$2" -eq 0 ] || { echo "srun exited $2"; return 1; }
+  has "$1" '^\[  PASSED  \] [0-9]+ tests?\.' >/dev/null || { echo "no gtest PASSED line"; return 1; }
+  ! grep -q '^\[  FAILED  \]' "$1" || { echo "gtest reported failures"; return 1; }
+}
+survivors_passed() {  # the victim (last rank) was killed; the test passed; no other task failed
+  local f="$1" rc="$2"
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 137 ] || { echo "srun exited $rc (expected 0 or 137: the victim's SIGKILL)"; return 1; }
+  has "$f" '^\[  PASSED  \] 1 test\.' >/dev/null || { echo "no gtest PASSED line"; return 1; }
+  ! grep -q '^\[  FAILED  \]' "$f" || { echo "gtest reported failures"; return 1; }
+  ! grep -E 'srun: error: .*: tasks? [0-9]' "$f" | grep -vqE ': task 2: Killed$' || { echo "a task other than the victim failed"; return 1; }
+}
+
+echo "slurm tests: starting the local cluster in $RANKFLOW_SLURM_DIR"
+"$CLUSTER" stop >/dev/null 2>&1 || true
+t0=$SECONDS
+if ! "$CLUSTER" start; then
+  bad cluster "the local Slurm cluster did not start"
+  exit 1
+fi
+ok cluster $((SECONDS - t0))
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+run_template one-node-gpus 2 gpus_one_each
+run_template multi-node 4 both_nodes
+run_template hetjob 4 het_components
+
+# The multi-rank test binary across both virtual nodes (as ctest runs it under mpirun).
+RANKFLOW_MAX_MESSAGE_BYTES=4M run_srun core.srun.N2n4 all_passed -N2 -n4 "$BUILD/tests/integration/rankflow_core_test"
+# A rank killed mid-job: rankflow finalizes MPI after start-up, so with -K0 the
+# survivors go on and the driver's test passes.
+RANKFLOW_MAX_MESSAGE_BYTES=4M UCX_KEEPALIVE_INTERVAL=1s \
+  run_srun rank_death.srun.N2n3 survivors_passed -K0 -N2 -n3 "$BUILD/tests/integration/rankflow_rank_death_test"
