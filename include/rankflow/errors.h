@@ -25,6 +25,7 @@ enum class ErrorCode : int {
   kTaskFailed,
   kShutdown,
   kInternal,
+  kActorDied,
 };
 
 /// Base of all rankflow exceptions.

@@ -1,6 +1,7 @@
 // rankflow/rankflow.h — the one header a user includes.
 #pragma once
 
+#include "rankflow/actor.h"
 #include "rankflow/api.h"
 #include "rankflow/buffer.h"
 #include "rankflow/errors.h"

@@ -18,6 +18,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kTaskFailed: return "TaskFailed";
     case StatusCode::kShutdown: return "Shutdown";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kActorDied: return "ActorDied";
   }
   return "Unknown";
 }

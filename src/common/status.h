@@ -23,6 +23,7 @@ enum class StatusCode : int {
   kTaskFailed,        // user code threw
   kShutdown,          // runtime is stopping
   kInternal,          // bug or unexpected library failure
+  kActorDied,         // the actor was killed, exited or could not be built
 };
 
 const char* StatusCodeName(StatusCode code);

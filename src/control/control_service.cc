@@ -17,6 +17,8 @@ ControlService::ControlService(int self_rank, int world_size, SendFn send)
 void ControlService::Handle(int source, const proto::ControlMessage& msg) {
   if (msg.has_register_rank()) {
     OnRegister(source, msg.register_rank());
+  } else if (msg.has_actor_name()) {
+    OnActorName(source, msg.actor_name());
   } else {
     RF_WARN("control service: unexpected message from rank {}", source);
   }
@@ -48,6 +50,35 @@ void ControlService::OnRegister(int source, const proto::RegisterRank& reg) {
     ++registered_;
   }
   if (complete()) Broadcast();
+}
+
+void ControlService::OnActorName(int source, const proto::ActorName& req) {
+  proto::ControlMessage out;
+  auto* reply = out.mutable_actor_name_reply();
+  reply->set_request_id(req.request_id());
+  auto key = std::make_pair(req.ns(), req.name());
+  auto it = names_.find(key);
+  std::string where = "'" + req.name() + "'" + (req.ns().empty() ? "" : " in namespace '" + req.ns() + "'");
+  if (req.add()) {
+    if (it != names_.end()) {
+      reply->set_ok(false);
+      reply->set_error("an actor named " + where + " already exists");
+    } else {
+      names_[key] = req;
+      reply->set_ok(true);
+    }
+  } else if (it == names_.end()) {
+    reply->set_ok(false);
+    reply->set_error("no actor named " + where);
+  } else {
+    reply->set_ok(true);
+    reply->set_owner(it->second.owner());
+    reply->set_seq(it->second.seq());
+    reply->set_rank(it->second.rank());
+    reply->set_type_name(it->second.type_name());
+  }
+  Status st = send_(source, out);
+  if (!st.ok()) RF_WARN("control service: name reply to rank {}: {}", source, st.ToString());
 }
 
 void ControlService::OnRankDied(int rank) {

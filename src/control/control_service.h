@@ -5,10 +5,12 @@
 // every rank registered the same functions (a mismatch means different
 // binaries: logged as an error naming the functions) and broadcasts the
 // ClusterView. It is off the task path: owners schedule from cached views.
-// Thread safety: called on the transport's progress thread only.
+// It also keeps the job's named actors. Thread safety: called on the
+// transport's progress thread only (or, with one rank, under the runtime's lock).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +36,7 @@ class ControlService {
 
  private:
   void OnRegister(int source, const proto::RegisterRank& reg);
+  void OnActorName(int source, const proto::ActorName& req);
   void Broadcast();
 
   int self_rank_;
@@ -43,6 +46,7 @@ class ControlService {
   std::vector<bool> seen_;
   std::set<std::string> functions_;  // of the first rank that registered
   proto::ClusterView view_;
+  std::map<std::pair<std::string, std::string>, proto::ActorName> names_;  // (ns, name)
 };
 
 }  // namespace rankflow::control

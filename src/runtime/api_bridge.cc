@@ -2,6 +2,8 @@
 #include <cstring>
 
 #include "objects/ref_handle.h"
+#include "actors/actor_host.h"
+#include "rankflow/actor.h"
 #include "rankflow/api.h"
 #include "rankflow/task.h"
 #include "runtime/runtime.h"
@@ -100,3 +102,29 @@ std::vector<bool> WaitHandles(const std::vector<const RefHandle*>& handles, int 
 
 }  // namespace internal
 }  // namespace rankflow
+
+namespace rankflow::internal {
+
+ActorId CreateActor(const std::string* factory, const ActorOptions& options, uint32_t num_args,
+                    std::vector<uint8_t>&& args, std::vector<std::shared_ptr<RefHandle>>&& refs) {
+  return runtime::Runtime::CurrentOrThrow().CreateActor(factory, options, num_args,
+                                                        std::move(args), std::move(refs));
+}
+
+std::shared_ptr<RefHandle> CallActor(const ActorId& actor, const std::string* method,
+                                     const std::string& display_name, uint32_t num_args,
+                                     std::vector<uint8_t>&& args,
+                                     std::vector<std::shared_ptr<RefHandle>>&& refs) {
+  return runtime::Runtime::CurrentOrThrow().CallActor(actor, method, display_name, num_args,
+                                                      std::move(args), std::move(refs));
+}
+
+void KillActor(const ActorId& actor) { runtime::Runtime::CurrentOrThrow().KillActor(actor); }
+
+ActorId LookupActor(const std::string& name, const std::string& ns, const char* type_name) {
+  return runtime::Runtime::CurrentOrThrow().LookupActor(name, ns, type_name);
+}
+
+void ThrowActorExit() { throw actors::ActorExitSignal{}; }
+
+}  // namespace rankflow::internal

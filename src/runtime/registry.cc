@@ -14,6 +14,7 @@ struct Registry {
   std::mutex mu;
   std::map<std::string, std::unique_ptr<FunctionEntry>, std::less<>> by_name;
   std::unordered_map<const void*, FunctionEntry*> by_address;
+  std::map<std::string, FunctionEntry*> by_method_bytes;
 };
 
 Registry& Get() {
@@ -41,25 +42,71 @@ std::vector<std::string> RegisteredFunctionNames() {
 
 namespace rankflow::internal {
 
-const std::string* RegisterFunction(const std::string& name, const void* fn, Thunk thunk,
-                                    uint32_t arity) {
+namespace {
+// Adds `e` under its name; an identical re-registration returns the first.
+const std::string* Add(std::unique_ptr<runtime::FunctionEntry> e) {
   auto& r = runtime::Get();
   std::lock_guard<std::mutex> lock(r.mu);
-  auto it = r.by_name.find(name);
+  auto it = r.by_name.find(e->name);
   if (it != r.by_name.end()) {
-    if (it->second->fn == fn) return &it->second->name;
+    if (it->second->fn == e->fn && it->second->method_bytes == e->method_bytes) {
+      return &it->second->name;
+    }
     throw Error(ErrorCode::kInvalidArgument,
-                "two different functions registered under the name '" + name + "'");
+                "two different functions registered under the name '" + e->name + "'");
   }
+  const std::string* stable = &e->name;
+  if (e->kind == runtime::FunctionEntry::Kind::kMethod) {
+    r.by_method_bytes[e->method_bytes] = e.get();
+  } else {
+    r.by_address[e->fn] = e.get();
+  }
+  r.by_name.emplace(e->name, std::move(e));
+  return stable;
+}
+}  // namespace
+
+const std::string* RegisterFunction(const std::string& name, const void* fn, Thunk thunk,
+                                    uint32_t arity) {
   auto e = std::make_unique<runtime::FunctionEntry>();
   e->name = name;
   e->fn = fn;
   e->thunk = thunk;
   e->arity = arity;
-  const std::string* stable = &e->name;
-  r.by_address[fn] = e.get();
-  r.by_name.emplace(name, std::move(e));
-  return stable;
+  return Add(std::move(e));
+}
+
+const std::string* RegisterFactory(const std::string& name, const void* fn, FactoryThunk thunk,
+                                   Deleter deleter, uint32_t arity, const char* type_name) {
+  auto e = std::make_unique<runtime::FunctionEntry>();
+  e->kind = runtime::FunctionEntry::Kind::kFactory;
+  e->name = name;
+  e->fn = fn;
+  e->factory = thunk;
+  e->deleter = deleter;
+  e->type_name = type_name;
+  e->arity = arity;
+  return Add(std::move(e));
+}
+
+const std::string* RegisterMethod(const std::string& name, const void* method_bytes,
+                                  size_t method_size, MethodThunk thunk, uint32_t arity,
+                                  const char* type_name) {
+  auto e = std::make_unique<runtime::FunctionEntry>();
+  e->type_name = type_name;
+  e->kind = runtime::FunctionEntry::Kind::kMethod;
+  e->name = name;
+  e->method_bytes.assign(static_cast<const char*>(method_bytes), method_size);
+  e->method = thunk;
+  e->arity = arity;
+  return Add(std::move(e));
+}
+
+const std::string* MethodNameOf(const void* method_bytes, size_t method_size) {
+  auto& r = runtime::Get();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.by_method_bytes.find(std::string(static_cast<const char*>(method_bytes), method_size));
+  return it == r.by_method_bytes.end() ? nullptr : &it->second->name;
 }
 
 const std::string* FunctionNameOf(const void* fn) {

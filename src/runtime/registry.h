@@ -14,9 +14,16 @@
 namespace rankflow::runtime {
 
 struct FunctionEntry {
+  enum class Kind { kFunction, kFactory, kMethod };
+  Kind kind = Kind::kFunction;
   std::string name;
   const void* fn = nullptr;
-  internal::Thunk thunk = nullptr;
+  internal::Thunk thunk = nullptr;             // kFunction
+  internal::FactoryThunk factory = nullptr;    // kFactory
+  internal::Deleter deleter = nullptr;         // kFactory
+  std::string type_name;                       // kFactory, kMethod: the actor's C++ type
+  std::string method_bytes;                    // kMethod: the member pointer
+  internal::MethodThunk method = nullptr;      // kMethod
   uint32_t arity = 0;
 };
 

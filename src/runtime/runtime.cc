@@ -45,6 +45,7 @@ Runtime::Runtime(RuntimeDeps deps)
 
 Runtime::~Runtime() {
   if (!stopped_) RequestStop(0);
+  if (actors_) actors_->StopAll();
   if (executors_) executors_->Stop();
   if (transport_) transport_->Stop();
 }
@@ -63,8 +64,19 @@ Status Runtime::Start(int64_t timeout_ms) {
         RunTask(w);
       },
       std::move(hooks));
+  actors_ = std::make_unique<actors::ActorHost>(
+      rank_,
+      [this](uint32_t owner, uint64_t seq, objects::ObjectValue&& v) {
+        DeliverResult(owner, seq, std::move(v), /*placed=*/false);
+      },
+      [this] { tls_runtime = this; });
   if (!transport_) {
-    // One rank: the view is this rank alone; no control messages needed.
+    // One rank: the view is this rank alone; the control service (named
+    // actors) runs in-process, called directly.
+    control_ = std::make_unique<control::ControlService>(
+        rank_, size_, [this](int dest, const proto::ControlMessage& m) {
+          return SendControl(dest, m);
+        });
     scheduler::RankCapacity self{rank_, node_, true, resources_};
     placement_.Update({self});
     view_version_ = 1;
@@ -104,6 +116,11 @@ Status Runtime::Start(int64_t timeout_ms) {
 }
 
 Status Runtime::SendControl(int dest, const proto::ControlMessage& msg) {
+  if (!transport_) {
+    // One rank: only name replies travel, straight to their waiter.
+    if (msg.has_actor_name_reply()) OnNameReply(msg.actor_name_reply());
+    return Status::Ok();
+  }
   std::vector<uint8_t> bytes(msg.ByteSizeLong());
   msg.SerializeToArray(bytes.data(), static_cast<int>(bytes.size()));
   // Messages to this rank also go through the transport, so the control
@@ -121,6 +138,11 @@ void Runtime::OnMessage(transport::Incoming&& in) {
       break;
     case kControl:
       OnControl(in.source, in.data);
+      break;
+    case kActorCreate:
+    case kActorCall:
+    case kActorKill:
+      OnActorMessage(in.source, in.kind, in.data);
       break;
     default:
       counters_.messages_malformed.fetch_add(1);
@@ -142,6 +164,17 @@ void Runtime::OnControl(int source, const Buffer& bytes) {
       } else {
         RF_WARN("rank {} registered here, but the control rank is {}", source, control_rank_);
       }
+      break;
+    case proto::ControlMessage::kActorName:
+      if (control_) {
+        control_->Handle(source, msg);
+      } else {
+        RF_WARN("rank {} asked this rank for an actor name, but the control rank is {}", source,
+                control_rank_);
+      }
+      break;
+    case proto::ControlMessage::kActorNameReply:
+      OnNameReply(msg.actor_name_reply());
       break;
     case proto::ControlMessage::kView:
       ApplyView(msg.view());
@@ -235,6 +268,7 @@ int Runtime::ServeUntilShutdown() {
     std::unique_lock<std::mutex> lock(state_mu_);
     state_cv_.wait(lock, [&] { return stop_requested_; });
   }
+  actors_->StopAll();
   executors_->Stop();
   bool driver_alive;
   {
@@ -284,6 +318,7 @@ void Runtime::Shutdown() {
     });
     if (!ok) RF_WARN("shutdown: {} of {} ranks acknowledged", acks_, expected);
   }
+  actors_->StopAll();
   if (transport_) {
     proto::ControlMessage fin;
     fin.mutable_shutdown()->set_final(true);

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,9 +20,11 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "actors/actor_host.h"
 #include "control.pb.h"
 #include "control/control_service.h"
 #include "objects/object_table.h"
+#include "rankflow/actor.h"
 #include "rankflow/internal/core.h"
 #include "scheduler/executor_pool.h"
 #include "scheduler/placement.h"
@@ -69,6 +73,20 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Result<objects::ObjectValue> Get(const internal::ObjectId& id, int64_t timeout_ms);
   std::vector<bool> Wait(const std::vector<internal::ObjectId>& ids, int n, int64_t timeout_ms);
 
+  // Actors (actor_submitter.cc); errors are thrown as rankflow::Error.
+  internal::ActorId CreateActor(const std::string* factory, const internal::ActorOptions& options,
+                                uint32_t num_args, std::vector<uint8_t>&& args,
+                                std::vector<std::shared_ptr<internal::RefHandle>>&& refs);
+  std::shared_ptr<internal::RefHandle> CallActor(const internal::ActorId& actor,
+                                                 const std::string* method,
+                                                 const std::string& display, uint32_t num_args,
+                                                 std::vector<uint8_t>&& args,
+                                                 std::vector<std::shared_ptr<internal::RefHandle>>&& refs);
+  void KillActor(const internal::ActorId& actor);
+  internal::ActorId LookupActor(const std::string& name, const std::string& ns,
+                                const char* type_name);
+  actors::ActorHost& actor_host() { return *actors_; }
+
   int rank() const { return rank_; }
   int size() const { return size_; }
   int control_rank() const { return control_rank_; }
@@ -87,8 +105,10 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
  private:
   struct PendingTask;
+  struct PendingCall;
   struct InFlight {
     int rank;
+    bool placed;  // a task counted in placement (not an actor call)
   };
 
   // Submission (task_submitter.cc).
@@ -104,7 +124,14 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Execution (task_executor.cc).
   void RunTask(scheduler::Work& work);
-  void DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value);
+  void DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value, bool placed);
+
+  // Actors (actor_submitter.cc).
+  void SendCall(const std::shared_ptr<PendingCall>& call);
+  Status SendOrHandleLocally(int target, uint16_t kind, std::vector<uint8_t>&& msg);
+  void OnActorMessage(int source, uint16_t kind, const Buffer& msg);
+  proto::ActorNameReply NameRequest(proto::ActorName req);
+  void OnNameReply(const proto::ActorNameReply& reply);
 
   // Messaging and control (runtime.cc).
   void OnMessage(transport::Incoming&& in);
@@ -131,6 +158,13 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   int wait_spin_us_;  // how long waiting threads poll before sleeping (0 when cores are shared)
   std::vector<int> pin_pus_;
   std::unique_ptr<control::ControlService> control_;  // on the control rank only
+  std::mutex control_mu_;                              // one rank: serializes the local service
+  std::unique_ptr<actors::ActorHost> actors_;
+  std::atomic<uint64_t> next_actor_seq_{1};
+  std::mutex actor_mu_;
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> call_seq_;  // per actor: next call position
+  std::atomic<int64_t> next_request_{1};
+  std::map<int64_t, std::shared_ptr<std::promise<proto::ActorNameReply>>> name_requests_;
   RuntimeCounters counters_;
 
   std::mutex inflight_mu_;

@@ -29,6 +29,7 @@ void Runtime::RunTask(scheduler::Work& work) {
   }
   const std::string display(task.name.empty() ? task.function : task.name);
   const FunctionEntry* fn = FindFunction(task.function);
+  if (fn != nullptr && fn->kind != FunctionEntry::Kind::kFunction) fn = nullptr;
   objects::ObjectValue value;
   if (fn == nullptr) {
     value = ErrorValue(StatusCode::kNotFound,
@@ -59,12 +60,13 @@ void Runtime::RunTask(scheduler::Work& work) {
     }
   }
   counters_.tasks_executed.fetch_add(1, std::memory_order_relaxed);
-  DeliverResult(task.owner, task.seq, std::move(value));
+  DeliverResult(task.owner, task.seq, std::move(value), /*placed=*/true);
 }
 
-void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value) {
+void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value,
+                            bool placed) {
   if (static_cast<int>(owner) == rank_) {
-    placement_.OnFinished(rank_);
+    if (placed) placement_.OnFinished(rank_);
     objects_->Complete(seq, std::move(value));
     return;
   }

@@ -5,6 +5,7 @@
 #include "common/logging.h"
 #include "objects/ref_handle.h"
 #include "runtime/runtime.h"
+#include "runtime/args.h"
 #include "runtime/wire.h"
 
 namespace rankflow::runtime {
@@ -69,40 +70,6 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   return handle;
 }
 
-namespace {
-// Replaces kRef arguments with the referenced values; fails on a failed dependency.
-Status ResolveArgs(objects::ObjectTable& table, const std::vector<uint8_t>& in,
-                   const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
-                   std::vector<uint8_t>& out) {
-  size_t off = 0;
-  while (off < in.size()) {
-    uint8_t tag = in[off];
-    uint32_t len;
-    std::memcpy(&len, in.data() + off + 1, sizeof(len));
-    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
-      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
-      off += 5 + len;
-      continue;
-    }
-    objects::ObjectValue v;
-    const auto& ref = refs.at(len);
-    if (!table.TryGet(ref->id().seq, &v)) {
-      return {StatusCode::kInternal, "dependency " + ref->id().ToString() + " not ready"};
-    }
-    if (v.error) {
-      return {v.error->code, "dependency " + ref->id().ToString() + " failed: " +
-                                 (v.error->task_name.empty() ? "" : "task '" + v.error->task_name + "': ") +
-                                 v.error->message};
-    }
-    size_t at;
-    internal::AppendArgHeader(out, internal::ArgTag::kValue, 0, &at);
-    out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
-    internal::PatchArgLength(out, at);
-    off += 5;
-  }
-  return Status::Ok();
-}
-}  // namespace
 
 void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
   const std::string& display = task->name.empty() ? *task->function : task->name;
@@ -142,7 +109,7 @@ void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& m
   }
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    inflight_[seq] = InFlight{target};
+    inflight_[seq] = InFlight{target, true};
   }
   Status st = transport_->Send(target, kTaskSubmit, std::move(msg));
   if (!st.ok()) {
@@ -169,6 +136,7 @@ void Runtime::FailObject(uint64_t seq, StatusCode code, const std::string& messa
 void Runtime::OnResult(int source, const Buffer& msg) {
   uint64_t seq = 0;
   objects::ObjectValue value;
+  bool placed = false;
   Status st = DecodeResult(msg, &seq, &value);
   if (!st.ok()) {
     counters_.messages_malformed.fetch_add(1);
@@ -183,27 +151,28 @@ void Runtime::OnResult(int source, const Buffer& msg) {
       RF_WARN("dropped an unexpected result for object {} from rank {}", seq, source);
       return;
     }
+    placed = it->second.placed;
     inflight_.erase(it);
   }
-  placement_.OnFinished(source);
+  if (placed) placement_.OnFinished(source);
   objects_->Complete(seq, std::move(value));
 }
 
 void Runtime::FailTasksOn(int rank) {
-  std::vector<uint64_t> lost;
+  std::vector<std::pair<uint64_t, bool>> lost;
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
     for (auto it = inflight_.begin(); it != inflight_.end();) {
       if (it->second.rank == rank) {
-        lost.push_back(it->first);
+        lost.push_back({it->first, it->second.placed});
         it = inflight_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (uint64_t seq : lost) {
-    placement_.OnFinished(rank);
+  for (auto [seq, placed] : lost) {
+    if (placed) placement_.OnFinished(rank);
     FailObject(seq, StatusCode::kRankDied,
                "rank " + std::to_string(rank) + " died while running the task", "");
   }

@@ -69,7 +69,7 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out)
   err->rank = r.Get<int32_t>();
   err->message = std::string(r.GetString());
   err->task_name = std::string(r.GetString());
-  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kInternal)) {
+  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kActorDied)) {
     return {StatusCode::kMalformed, "result error does not parse"};
   }
   err->code = static_cast<StatusCode>(code);

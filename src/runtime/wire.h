@@ -21,6 +21,9 @@ enum MessageKindId : uint16_t {
   kTaskSubmit = 1,
   kTaskResult = 2,
   kControl = 3,
+  kActorCreate = 4,
+  kActorCall = 5,
+  kActorKill = 6,
 };
 
 /// A task as it travels to the rank that runs it.

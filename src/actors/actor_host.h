@@ -1,0 +1,68 @@
+// actors/actor_host.h — the actors living on this rank.
+//
+// Each actor has its own thread(s) (SetMaxConcurrency(n): n threads) and a
+// mailbox. Calls are queued in per-caller order: a call carries its position
+// in the sequence of calls from its caller rank to this actor, and a call
+// that arrives early waits for the ones before it. The constructor runs on the
+// actor's first thread before any call. A killed, exited or failed actor
+// answers every call with kActorDied. Thread safety: On* are called on the
+// transport's progress thread (or the submitter, for local actors).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/actor_wire.h"
+#include "objects/object_table.h"
+
+namespace rankflow::actors {
+
+/// Thrown by rankflow::ExitActor() inside a method; caught by the host.
+struct ActorExitSignal {};
+
+class ActorHost {
+ public:
+  using DeliverFn = std::function<void(uint32_t owner, uint64_t seq, objects::ObjectValue&&)>;
+
+  /// `thread_init` runs first on every actor thread (sets the current runtime).
+  ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init);
+  ~ActorHost();
+
+  Status OnCreate(const Buffer& msg);
+  Status OnCall(const Buffer& msg);
+  Status OnKill(const Buffer& msg);
+  /// Stops every actor (after its running call) and destroys the objects.
+  void StopAll();
+  /// Actors created here and not dead.
+  size_t LiveCount();
+
+ private:
+  struct Call {
+    Buffer msg;
+    CallWire wire;
+  };
+  struct Instance;
+
+  void Enqueue(const std::shared_ptr<Instance>& inst, Call&& call);
+  void Run(const std::shared_ptr<Instance>& inst, int index);
+  void Execute(Instance& inst, Call& call);
+  void Die(Instance& inst, std::unique_lock<std::mutex>& lock, const std::string& why);
+  void FailCall(const Call& call, StatusCode code, const std::string& message);
+
+  const int rank_;
+  DeliverFn deliver_;
+  std::function<void()> thread_init_;
+  std::mutex mu_;
+  bool stopping_ = false;
+  std::unordered_map<ActorKey, std::shared_ptr<Instance>, ActorKeyHash> actors_;
+  std::unordered_map<ActorKey, std::vector<Call>, ActorKeyHash> early_;  // calls before creation
+};
+
+}  // namespace rankflow::actors

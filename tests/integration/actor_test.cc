@@ -1,0 +1,207 @@
+// Actors across ranks: order, names, handles passed around, concurrency,
+// kill, exit, errors. main() calls rankflow::Init; the driver runs the tests.
+#include <gtest/gtest.h>
+#include <rankflow/rankflow.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+class Counter {
+ public:
+  explicit Counter(int start) : value_(start) {
+    if (start < 0) throw std::invalid_argument("negative start");
+  }
+  int Add(int x) {
+    history_.push_back(x);
+    value_ += x;
+    return value_;
+  }
+  std::vector<int> History() { return history_; }
+  int Where() { return rankflow::Rank(); }
+  int Fail(int x) { throw std::runtime_error("method failed with " + std::to_string(x)); }
+  void Quit() { rankflow::ExitActor(); }
+  // Blocks until `n` callers are inside at once (or 5 s pass): needs concurrency.
+  bool Meet(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++inside_;
+    cv_.notify_all();
+    bool met = cv_.wait_for(lock, std::chrono::seconds(5), [&] { return inside_ >= n; });
+    return met;
+  }
+
+ private:
+  int value_;
+  std::vector<int> history_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int inside_ = 0;
+};
+
+class Other {
+ public:
+  int Ping() { return 1; }
+};
+
+Counter* MakeCounter(int start) { return new Counter(start); }
+Other* MakeOther() { return new Other(); }
+
+// A task that uses an actor handle it was given (possibly on another rank).
+int AddThroughTask(rankflow::ActorHandle<Counter> c, int x) {
+  return *rankflow::Get(c.Task(&Counter::Add).Remote(x));
+}
+
+// An actor that creates another actor and talks to it (actors creating actors).
+class Spawner {
+ public:
+  int SpawnAndAdd(int start, int x) {
+    auto child = rankflow::Actor(MakeCounter).Remote(start);
+    return *rankflow::Get(child.Task(&Counter::Add).Remote(x));
+  }
+};
+Spawner* MakeSpawner() { return new Spawner(); }
+
+int Twice(int x) { return 2 * x; }
+
+RANKFLOW_REMOTE(MakeCounter, &Counter::Add, &Counter::History, &Counter::Where, &Counter::Fail,
+                &Counter::Quit, &Counter::Meet, MakeOther);
+RANKFLOW_REMOTE(&Other::Ping, AddThroughTask, MakeSpawner, &Spawner::SpawnAndAdd, Twice);
+
+TEST(Actors, CallsFromOneCallerRunInOrder) {
+  for (int r = 0; r < rankflow::Size(); ++r) {
+    auto c = rankflow::Actor(MakeCounter).SetRank(r).Remote(0);
+    EXPECT_EQ(c.rank(), r);
+    std::vector<rankflow::ObjectRef<int>> refs;
+    for (int i = 1; i <= 300; ++i) refs.push_back(c.Task(&Counter::Add).Remote(i));
+    int expect = 0;
+    for (int i = 1; i <= 300; ++i) {
+      expect += i;
+      EXPECT_EQ(*rankflow::Get(refs[i - 1]), expect);
+    }
+    auto history = *rankflow::Get(c.Task(&Counter::History).Remote());
+    ASSERT_EQ(history.size(), 300u);
+    for (int i = 0; i < 300; ++i) EXPECT_EQ(history[i], i + 1);
+    EXPECT_EQ(*rankflow::Get(c.Task(&Counter::Where).Remote()), r);
+  }
+}
+
+TEST(Actors, ObjectRefArgumentsKeepOrder) {
+  auto c = rankflow::Actor(MakeCounter).Remote(0);
+  auto slow = rankflow::Task(Twice).Remote(5);                 // may not be ready yet
+  auto first = c.Task(&Counter::Add).Remote(slow);            // waits for its argument
+  auto second = c.Task(&Counter::Add).Remote(1);              // must still run after `first`
+  EXPECT_EQ(*rankflow::Get(first), 10);
+  EXPECT_EQ(*rankflow::Get(second), 11);
+}
+
+TEST(Actors, NamedActorsAreFoundFromAnywhere) {
+  auto c = rankflow::Actor(MakeCounter).SetName("shared-counter", "test").Remote(100);
+  auto same = rankflow::GetActor<Counter>("shared-counter", "test");
+  EXPECT_EQ(same, c);
+  rankflow::Get(c.Task(&Counter::Add).Remote(1));
+  EXPECT_EQ(*rankflow::Get(same.Task(&Counter::Add).Remote(1)), 102);
+  try {
+    rankflow::Actor(MakeCounter).SetName("shared-counter", "test").Remote(0);
+    FAIL() << "a duplicate name must be refused";
+  } catch (const rankflow::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos) << e.what();
+  }
+  // Same name in another namespace is a different actor.
+  auto other_ns = rankflow::Actor(MakeCounter).SetName("shared-counter", "other").Remote(0);
+  EXPECT_FALSE(other_ns == c);
+  try {
+    rankflow::GetActor<Counter>("no-such-actor");
+    FAIL() << "expected NotFound";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kNotFound);
+  }
+  EXPECT_THROW(rankflow::GetActor<Other>("shared-counter", "test"), rankflow::Error);
+}
+
+TEST(Actors, HandlesPassToTasksOnOtherRanks) {
+  auto c = rankflow::Actor(MakeCounter).SetRank(0).Remote(0);
+  std::vector<rankflow::ObjectRef<int>> refs;
+  for (int r = 0; r < rankflow::Size(); ++r) {
+    refs.push_back(rankflow::Task(AddThroughTask).SetRank(r).Remote(c, 10));
+  }
+  for (auto& ref : refs) rankflow::Get(ref);
+  auto history = *rankflow::Get(c.Task(&Counter::History).Remote());
+  EXPECT_EQ(static_cast<int>(history.size()), rankflow::Size());
+}
+
+TEST(Actors, ActorsCreateActors) {
+  auto s = rankflow::Actor(MakeSpawner).SetRank(rankflow::Size() - 1).Remote();
+  EXPECT_EQ(*rankflow::Get(s.Task(&Spawner::SpawnAndAdd).Remote(40, 2)), 42);
+}
+
+TEST(Actors, MaxConcurrencyRunsCallsTogether) {
+  auto c = rankflow::Actor(MakeCounter).SetMaxConcurrency(2).Remote(0);
+  auto a = c.Task(&Counter::Meet).Remote(2);
+  auto b = c.Task(&Counter::Meet).Remote(2);
+  EXPECT_TRUE(*rankflow::Get(a));
+  EXPECT_TRUE(*rankflow::Get(b));
+  auto serial = rankflow::Actor(MakeCounter).Remote(0);
+  auto x = serial.Task(&Counter::Meet).Remote(2);  // alone inside: gives up after 5 s
+  EXPECT_FALSE(*rankflow::Get(x));
+}
+
+TEST(Actors, ErrorsReachGet) {
+  int last = rankflow::Size() - 1;
+  auto c = rankflow::Actor(MakeCounter).SetRank(last).Remote(0);
+  try {
+    rankflow::Get(c.Task(&Counter::Fail).Remote(7));
+    FAIL() << "expected TaskError";
+  } catch (const rankflow::TaskError& e) {
+    EXPECT_EQ(e.remote_message(), "method failed with 7");
+    EXPECT_EQ(e.task_name(), "&Counter::Fail");
+    EXPECT_EQ(e.rank(), last);
+  }
+  EXPECT_EQ(*rankflow::Get(c.Task(&Counter::Add).Remote(1)), 1);  // still alive
+  auto broken = rankflow::Actor(MakeCounter).Remote(-1);            // constructor throws
+  try {
+    rankflow::Get(broken.Task(&Counter::Add).Remote(1), 30000);
+    FAIL() << "expected ActorDied";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kActorDied);
+    EXPECT_NE(std::string(e.what()).find("negative start"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Actors, KillAndExitEndTheActor) {
+  auto c = rankflow::Actor(MakeCounter).SetRank(rankflow::Size() - 1).Remote(0);
+  EXPECT_EQ(*rankflow::Get(c.Task(&Counter::Add).Remote(1)), 1);
+  c.Kill();
+  try {
+    rankflow::Get(c.Task(&Counter::Add).Remote(1), 30000);
+    FAIL() << "a call to a killed actor returned";
+  } catch (const rankflow::TimeoutError&) {
+    FAIL() << "a call to a killed actor hung";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kActorDied) << e.what();
+  }
+  auto q = rankflow::Actor(MakeCounter).Remote(0);
+  EXPECT_THROW(rankflow::Get(q.Task(&Counter::Quit).Remote(), 30000), rankflow::Error);
+  try {
+    rankflow::Get(q.Task(&Counter::Add).Remote(1), 30000);
+    FAIL() << "a call to an exited actor returned";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kActorDied) << e.what();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rankflow::Init(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  rankflow::Shutdown();
+  return rc;
+}
