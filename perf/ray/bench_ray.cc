@@ -1,7 +1,8 @@
 // Ray's microbenchmarks that the runtime supports so far, under Ray's names
 // (ray microbenchmark): put/get calls, put gigabytes (beside memcpy measured
-// here), wait on 1k refs, tasks and get batch, multi client tasks async.
-// Actor and placement-group rows come with those features.
+// here), wait on 1k refs, tasks and get batch, multi client tasks async, and
+// the actor calls (1:1 sync/async/concurrent, 1:n, n:n, n:n with arg).
+// Placement-group rows come with placement groups.
 #include <rankflow/rankflow.h>
 
 #include <algorithm>
@@ -24,7 +25,33 @@ int Client(int n) {
   return n;
 }
 
-RANKFLOW_REMOTE(Empty, Client);
+class Sink {
+ public:
+  void Call() {}
+  int CallWith(int x) { return x; }
+};
+Sink* MakeSink() { return new Sink(); }
+
+// An n:n client: calls every actor `per` times, round robin, then gets all.
+int ActorClient(std::vector<rankflow::ActorHandle<Sink>> actors, int per, bool with_arg) {
+  std::vector<rankflow::ObjectRef<void>> plain;
+  std::vector<rankflow::ObjectRef<int>> with;
+  auto arg = rankflow::Put(7);
+  for (int i = 0; i < per; ++i) {
+    for (auto& a : actors) {
+      if (with_arg) {
+        with.push_back(a.Task(&Sink::CallWith).Remote(arg));
+      } else {
+        plain.push_back(a.Task(&Sink::Call).Remote());
+      }
+    }
+  }
+  for (auto& r : plain) rankflow::Get(r);
+  for (auto& r : with) rankflow::Get(r);
+  return per;
+}
+
+RANKFLOW_REMOTE(Empty, Client, MakeSink, &Sink::Call, &Sink::CallWith, ActorClient);
 
 double Now() {
   using namespace std::chrono;
@@ -118,6 +145,56 @@ int main(int argc, char** argv) {
     for (auto& c : cs) rankflow::Get(c);
   });
   Emit("multi client tasks async", multi_rate, "tasks/s");
+  // Actors: 1:1 on another rank, 1:n over every rank, n:n from a client per rank.
+  const int peer = rankflow::Size() > 1 ? 1 : 0;
+  auto actor = rankflow::Actor(MakeSink).SetRank(peer).Remote();
+  rankflow::Get(actor.Task(&Sink::Call).Remote());
+  {
+    std::vector<double> lat;
+    const int calls = std::max(1000, n / 4);
+    double t0 = Now();
+    for (int i = 0; i < calls; ++i) {
+      double s0 = Now();
+      rankflow::Get(actor.Task(&Sink::Call).Remote());
+      lat.push_back((Now() - s0) * 1e6);
+    }
+    double rate = calls / (Now() - t0);
+    std::sort(lat.begin(), lat.end());
+    Emit("1:1 actor calls sync", rate, "calls/s");
+    Emit("1:1 actor calls sync median latency", lat[lat.size() / 2], "us");
+  }
+  std::vector<rankflow::ObjectRef<void>> calls;
+  calls.reserve(n);
+  Emit("1:1 actor calls async", BestRate(rounds, n, [&] {
+         calls.clear();
+         for (int i = 0; i < n; ++i) calls.push_back(actor.Task(&Sink::Call).Remote());
+         for (auto& r : calls) rankflow::Get(r);
+       }), "calls/s");
+  auto threaded = rankflow::Actor(MakeSink).SetRank(peer).SetMaxConcurrency(4).Remote();
+  Emit("1:1 actor calls concurrent", BestRate(rounds, n, [&] {
+         calls.clear();
+         for (int i = 0; i < n; ++i) calls.push_back(threaded.Task(&Sink::Call).Remote());
+         for (auto& r : calls) rankflow::Get(r);
+       }), "calls/s");
+  std::vector<rankflow::ActorHandle<Sink>> fleet;
+  for (int r = 0; r < rankflow::Size(); ++r) fleet.push_back(rankflow::Actor(MakeSink).SetRank(r).Remote());
+  Emit("1:n actor calls async", BestRate(rounds, n, [&] {
+         calls.clear();
+         for (int i = 0; i < n; ++i) calls.push_back(fleet[i % fleet.size()].Task(&Sink::Call).Remote());
+         for (auto& r : calls) rankflow::Get(r);
+       }), "calls/s");
+  for (bool with_arg : {false, true}) {
+    const int per = std::max(10, n / static_cast<int>(fleet.size() * fleet.size()));
+    double total = static_cast<double>(per) * fleet.size() * fleet.size();
+    Emit(with_arg ? "n:n actor calls with arg async" : "n:n actor calls async",
+         BestRate(rounds, total, [&] {
+           std::vector<rankflow::ObjectRef<int>> cs;
+           for (int c = 0; c < rankflow::Size(); ++c) {
+             cs.push_back(rankflow::Task(ActorClient).SetRank(c).Remote(fleet, per, with_arg));
+           }
+           for (auto& c : cs) rankflow::Get(c);
+         }), "calls/s");
+  }
   std::fprintf(stderr, "(checksum %ld)\n", sink);
   rankflow::Shutdown();
   return 0;
