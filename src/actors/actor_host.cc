@@ -43,8 +43,12 @@ objects::ObjectValue ErrorValue(StatusCode code, const std::string& message,
 }
 }  // namespace
 
-ActorHost::ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init)
-    : rank_(rank), deliver_(std::move(deliver)), thread_init_(std::move(thread_init)) {}
+ActorHost::ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init,
+                     std::function<void(const ActorKey&)> on_dead)
+    : rank_(rank),
+      deliver_(std::move(deliver)),
+      thread_init_(std::move(thread_init)),
+      on_dead_(std::move(on_dead)) {}
 
 ActorHost::~ActorHost() { StopAll(); }
 
@@ -155,6 +159,12 @@ void ActorHost::Die(Instance& inst, std::unique_lock<std::mutex>& lock, const st
   queued.swap(inst.mailbox);
   lock.unlock();
   inst.cv.notify_all();
+  bool ending;
+  {
+    std::lock_guard<std::mutex> host_lock(mu_);
+    ending = stopping_;
+  }
+  if (on_dead_ && !ending) on_dead_(inst.key);
   for (auto& c : queued) {
     FailCall(c, StatusCode::kActorDied, "actor '" + inst.display + "' is dead: " + why);
   }

@@ -31,8 +31,10 @@ class ActorHost {
  public:
   using DeliverFn = std::function<void(uint32_t owner, uint64_t seq, objects::ObjectValue&&)>;
 
-  /// `thread_init` runs first on every actor thread (sets the current runtime).
-  ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init);
+  /// `thread_init` runs first on every actor thread (sets the current runtime);
+  /// `on_dead` is told when an actor dies (to release its resources and name).
+  ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init,
+            std::function<void(const ActorKey&)> on_dead = {});
   ~ActorHost();
 
   Status OnCreate(const Buffer& msg);
@@ -59,6 +61,7 @@ class ActorHost {
   const int rank_;
   DeliverFn deliver_;
   std::function<void()> thread_init_;
+  std::function<void(const ActorKey&)> on_dead_;
   std::mutex mu_;
   bool stopping_ = false;
   std::unordered_map<ActorKey, std::shared_ptr<Instance>, ActorKeyHash> actors_;

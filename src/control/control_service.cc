@@ -5,7 +5,11 @@
 namespace rankflow::control {
 
 ControlService::ControlService(int self_rank, int world_size, SendFn send)
-    : self_rank_(self_rank), world_size_(world_size), send_(std::move(send)), seen_(world_size) {
+    : self_rank_(self_rank),
+      world_size_(world_size),
+      send_(std::move(send)),
+      seen_(world_size),
+      held_(world_size) {
   view_.set_control_rank(self_rank);
   for (int r = 0; r < world_size; ++r) {
     auto* e = view_.add_ranks();
@@ -19,6 +23,10 @@ void ControlService::Handle(int source, const proto::ControlMessage& msg) {
     OnRegister(source, msg.register_rank());
   } else if (msg.has_actor_name()) {
     OnActorName(source, msg.actor_name());
+  } else if (msg.has_actor_place()) {
+    OnActorPlace(source, msg.actor_place());
+  } else if (msg.has_actor_release()) {
+    OnActorRelease(msg.actor_release());
   } else {
     RF_WARN("control service: unexpected message from rank {}", source);
   }
@@ -81,7 +89,96 @@ void ControlService::OnActorName(int source, const proto::ActorName& req) {
   if (!st.ok()) RF_WARN("control service: name reply to rank {}: {}", source, st.ToString());
 }
 
+void ControlService::Reply(int dest, const proto::ActorNameReply& reply) {
+  proto::ControlMessage out;
+  *out.mutable_actor_name_reply() = reply;
+  Status st = send_(dest, out);
+  if (!st.ok()) RF_WARN("control service: reply to rank {}: {}", dest, st.ToString());
+}
+
+void ControlService::OnActorPlace(int source, const proto::ActorPlace& req) {
+  proto::ActorNameReply reply;
+  reply.set_request_id(req.request_id());
+  // As in Ray, an actor that names no resources holds none while it runs: it
+  // goes round robin over live ranks. Named resources are held until it dies.
+  std::map<std::string, double> want(req.resources().begin(), req.resources().end());
+  auto describe = [&] {
+    std::string d = "{";
+    for (const auto& [k, v] : want) d += (d.size() > 1 ? ", " : "") + k + ": " + std::to_string(v);
+    return d + "}";
+  };
+  auto key = std::make_pair(req.ns(), req.name());
+  if (!req.name().empty() && names_.count(key)) {
+    reply.set_error("an actor named '" + req.name() + "'" +
+                    (req.ns().empty() ? "" : " in namespace '" + req.ns() + "'") + " already exists");
+    return Reply(source, reply);
+  }
+  // Fits by total capacity (ever possible) and by what actors leave free (now).
+  auto fits = [&](int r, bool free_only) {
+    const auto& e = view_.ranks(r);
+    if (!e.alive()) return false;
+    for (const auto& [k, v] : want) {
+      auto it = e.resources().find(k);
+      double total = it == e.resources().end() ? 0 : it->second;
+      double held = free_only && held_[r].count(k) ? held_[r].at(k) : 0;
+      if (total - held + 1e-9 < v) return false;
+    }
+    return true;
+  };
+  int chosen = -1;
+  bool ever = false;
+  for (int i = 0; i < world_size_; ++i) {
+    int r = req.rank() >= 0 ? req.rank() : static_cast<int>((place_cursor_ + i) % world_size_);
+    if (r >= world_size_) break;
+    ever = ever || fits(r, false);
+    if (fits(r, true)) {
+      chosen = r;
+      break;
+    }
+    if (req.rank() >= 0) break;
+  }
+  if (chosen < 0) {
+    reply.set_error(ever ? "no rank has " + describe() + " free now: actors hold it"
+                         : "no rank can satisfy " + describe());
+    return Reply(source, reply);
+  }
+  if (req.rank() < 0) place_cursor_ = static_cast<uint32_t>(chosen + 1);
+  Reservation res{chosen, want, req.name().empty() ? std::make_pair(std::string(), std::string()) : key};
+  for (const auto& [k, v] : want) held_[chosen][k] += v;
+  if (!req.name().empty()) {
+    proto::ActorName entry;
+    entry.set_ns(req.ns());
+    entry.set_name(req.name());
+    entry.set_type_name(req.type_name());
+    entry.set_owner(req.owner());
+    entry.set_seq(req.seq());
+    entry.set_rank(static_cast<uint32_t>(chosen));
+    names_[key] = entry;
+  }
+  reservations_[{req.owner(), req.seq()}] = std::move(res);
+  reply.set_ok(true);
+  reply.set_rank(static_cast<uint32_t>(chosen));
+  Reply(source, reply);
+}
+
+void ControlService::OnActorRelease(const proto::ActorRelease& rel) {
+  auto it = reservations_.find({rel.owner(), rel.seq()});
+  if (it == reservations_.end()) return;
+  for (const auto& [k, v] : it->second.resources) held_[it->second.rank][k] -= v;
+  if (!it->second.name.second.empty()) names_.erase(it->second.name);
+  reservations_.erase(it);
+}
+
 void ControlService::OnRankDied(int rank) {
+  for (auto it = reservations_.begin(); it != reservations_.end();) {
+    if (it->second.rank == rank) {
+      if (!it->second.name.second.empty()) names_.erase(it->second.name);
+      it = reservations_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (rank >= 0 && rank < world_size_) held_[rank].clear();
   if (rank < 0 || rank >= world_size_) return;
   view_.mutable_ranks(rank)->set_alive(false);
   if (complete()) Broadcast();

@@ -37,6 +37,9 @@ class ControlService {
  private:
   void OnRegister(int source, const proto::RegisterRank& reg);
   void OnActorName(int source, const proto::ActorName& req);
+  void OnActorPlace(int source, const proto::ActorPlace& req);
+  void OnActorRelease(const proto::ActorRelease& rel);
+  void Reply(int dest, const proto::ActorNameReply& reply);
   void Broadcast();
 
   int self_rank_;
@@ -47,6 +50,14 @@ class ControlService {
   std::set<std::string> functions_;  // of the first rank that registered
   proto::ClusterView view_;
   std::map<std::pair<std::string, std::string>, proto::ActorName> names_;  // (ns, name)
+  struct Reservation {
+    int rank = -1;
+    std::map<std::string, double> resources;
+    std::pair<std::string, std::string> name;  // empty name: unnamed
+  };
+  std::map<std::pair<uint32_t, uint64_t>, Reservation> reservations_;  // by actor (owner, seq)
+  std::vector<std::map<std::string, double>> held_;                   // per rank, by actors
+  uint32_t place_cursor_ = 0;
 };
 
 }  // namespace rankflow::control

@@ -69,27 +69,33 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
     if (!st.ok()) Throw(st.code(), "actor argument: " + st.message());
     args.swap(resolved);
   }
-  Result<int> target = placement_.Pick(options.resources, options.rank);
-  if (!target.ok()) Throw(target.status().code(), "actor '" + *factory + "': " + target.status().message());
-  internal::ActorId id{static_cast<uint32_t>(rank_), static_cast<uint32_t>(*target),
-                       next_actor_seq_.fetch_add(1)};
-  if (!options.name.empty()) {
-    proto::ActorName req;
-    req.set_add(true);
-    req.set_ns(options.ns);
-    req.set_name(options.name);
-    const runtime::FunctionEntry* f = runtime::FindFunction(*factory);
-    req.set_type_name(f ? f->type_name : "");
-    req.set_owner(id.owner);
-    req.set_seq(id.seq);
-    req.set_rank(id.rank);
-    proto::ActorNameReply reply = NameRequest(std::move(req));
-    if (!reply.ok()) Throw(StatusCode::kInvalidArgument, reply.error());
+  // The control service places actors: it reserves the actor's resources on
+  // the chosen rank (and its name) until the actor dies.
+  const uint64_t seq = next_actor_seq_.fetch_add(1);
+  proto::ControlMessage place_msg;
+  auto* place = place_msg.mutable_actor_place();
+  for (const auto& [k, v] : options.resources) (*place->mutable_resources())[k] = v;
+  place->set_rank(options.rank);
+  place->set_ns(options.ns);
+  place->set_name(options.name);
+  const runtime::FunctionEntry* f = runtime::FindFunction(*factory);
+  place->set_type_name(f ? f->type_name : "");
+  place->set_owner(static_cast<uint32_t>(rank_));
+  place->set_seq(seq);
+  const int64_t request = next_request_.fetch_add(1);
+  place->set_request_id(request);
+  proto::ActorNameReply placed = ControlCall(std::move(place_msg), request);
+  if (!placed.ok()) {
+    const bool dup = placed.error().find("already exists") != std::string::npos;
+    Throw(dup ? StatusCode::kInvalidArgument : StatusCode::kInfeasible,
+          "actor '" + (options.name.empty() ? *factory : options.name) + "': " + placed.error());
   }
+  internal::ActorId id{static_cast<uint32_t>(rank_), placed.rank(), seq};
+  const int target = static_cast<int>(placed.rank());
   std::vector<uint8_t> msg;
   actors::EncodeCreate(msg, actors::ActorKey{id.owner, id.seq}, *factory, options.name,
                        options.max_concurrency, num_args, args);
-  Status st = SendOrHandleLocally(*target, kActorCreate, std::move(msg));
+  Status st = SendOrHandleLocally(target, kActorCreate, std::move(msg));
   if (!st.ok()) Throw(st.code(), "creating actor '" + *factory + "': " + st.message());
   return id;
 }
@@ -192,14 +198,18 @@ void Runtime::KillActor(const internal::ActorId& actor) {
 proto::ActorNameReply Runtime::NameRequest(proto::ActorName req) {
   const int64_t id = next_request_.fetch_add(1);
   req.set_request_id(id);
+  proto::ControlMessage msg;
+  *msg.mutable_actor_name() = std::move(req);
+  return ControlCall(std::move(msg), id);
+}
+
+proto::ActorNameReply Runtime::ControlCall(proto::ControlMessage msg, int64_t id) {
   auto promise = std::make_shared<std::promise<proto::ActorNameReply>>();
   auto future = promise->get_future();
   {
     std::lock_guard<std::mutex> lock(actor_mu_);
     name_requests_[id] = promise;
   }
-  proto::ControlMessage msg;
-  *msg.mutable_actor_name() = std::move(req);
   Status st;
   if (!transport_) {
     std::lock_guard<std::mutex> lock(control_mu_);
@@ -214,7 +224,7 @@ proto::ActorNameReply Runtime::NameRequest(proto::ActorName req) {
   if (!st.ok()) {
     std::lock_guard<std::mutex> lock(actor_mu_);
     name_requests_.erase(id);
-    Throw(st.code(), "actor name: " + st.message());
+    Throw(st.code(), "control service: " + st.message());
   }
   return future.get();
 }

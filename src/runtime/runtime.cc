@@ -69,7 +69,19 @@ Status Runtime::Start(int64_t timeout_ms) {
       [this](uint32_t owner, uint64_t seq, objects::ObjectValue&& v) {
         DeliverResult(owner, seq, std::move(v), /*placed=*/false);
       },
-      [this] { tls_runtime = this; });
+      [this] { tls_runtime = this; },
+      [this](const actors::ActorKey& key) {
+        proto::ControlMessage rel;
+        rel.mutable_actor_release()->set_owner(key.owner);
+        rel.mutable_actor_release()->set_seq(key.seq);
+        if (!transport_) {
+          std::lock_guard<std::mutex> lock(control_mu_);
+          control_->Handle(rank_, rel);
+        } else {
+          Status st = SendControl(control_rank_, rel);
+          if (!st.ok()) RF_WARN("actor release: {}", st.ToString());
+        }
+      });
   if (!transport_) {
     // One rank: the view is this rank alone; the control service (named
     // actors) runs in-process, called directly.
@@ -77,6 +89,13 @@ Status Runtime::Start(int64_t timeout_ms) {
         rank_, size_, [this](int dest, const proto::ControlMessage& m) {
           return SendControl(dest, m);
         });
+    proto::ControlMessage reg;
+    auto* r = reg.mutable_register_rank();
+    r->set_rank(rank_);
+    r->set_host(host_);
+    r->set_node(node_);
+    for (const auto& [k, v] : resources_) (*r->mutable_resources())[k] = v;
+    control_->Handle(rank_, reg);
     scheduler::RankCapacity self{rank_, node_, true, resources_};
     placement_.Update({self});
     view_version_ = 1;
@@ -166,6 +185,8 @@ void Runtime::OnControl(int source, const Buffer& bytes) {
       }
       break;
     case proto::ControlMessage::kActorName:
+    case proto::ControlMessage::kActorPlace:
+    case proto::ControlMessage::kActorRelease:
       if (control_) {
         control_->Handle(source, msg);
       } else {

@@ -131,6 +131,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Status SendOrHandleLocally(int target, uint16_t kind, std::vector<uint8_t>&& msg);
   void OnActorMessage(int source, uint16_t kind, const Buffer& msg);
   proto::ActorNameReply NameRequest(proto::ActorName req);
+  proto::ActorNameReply ControlCall(proto::ControlMessage msg, int64_t id);
   void OnNameReply(const proto::ActorNameReply& reply);
 
   // Messaging and control (runtime.cc).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -40,7 +41,7 @@ class Counter {
  private:
   int value_;
   std::vector<int> history_;
-  std::mutex mu_;
+  std::mutex mu_;  // for Meet
   std::condition_variable cv_;
   int inside_ = 0;
 };
@@ -194,6 +195,62 @@ TEST(Actors, KillAndExitEndTheActor) {
   } catch (const rankflow::Error& e) {
     EXPECT_EQ(e.code(), rankflow::ErrorCode::kActorDied) << e.what();
   }
+}
+
+// The tests run with RANKFLOW_RESOURCES=slot:1: one "slot" per rank.
+TEST(Actors, ActorsHoldTheirResourcesForTheirLifetime) {
+  std::vector<rankflow::ActorHandle<Counter>> holders;
+  std::set<int> ranks;
+  for (int r = 0; r < rankflow::Size(); ++r) {
+    holders.push_back(rankflow::Actor(MakeCounter).SetResource("slot", 1).Remote(0));
+    ranks.insert(holders.back().rank());
+  }
+  EXPECT_EQ(static_cast<int>(ranks.size()), rankflow::Size()) << "one slot per rank";
+  try {
+    rankflow::Actor(MakeCounter).SetResource("slot", 1).Remote(0);
+    FAIL() << "every slot is held: creation must fail";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
+    EXPECT_NE(std::string(e.what()).find("actors hold it"), std::string::npos) << e.what();
+  }
+  try {
+    rankflow::Actor(MakeCounter).SetResource("no-such-thing", 1).Remote(0);
+    FAIL() << "an impossible demand must fail";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
+  }
+  // Killing one frees its slot (released asynchronously when it has died).
+  const int freed = holders[0].rank();
+  holders[0].Kill();
+  bool created = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!created && std::chrono::steady_clock::now() < deadline) {
+    try {
+      auto again = rankflow::Actor(MakeCounter).SetResource("slot", 1).Remote(0);
+      EXPECT_EQ(again.rank(), freed);
+      created = true;
+    } catch (const rankflow::Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(created) << "the killed actor's slot was never released";
+}
+
+TEST(Actors, NameIsFreedWhenTheActorDies) {
+  auto a = rankflow::Actor(MakeCounter).SetName("reusable").Remote(1);
+  a.Kill();
+  bool reused = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!reused && std::chrono::steady_clock::now() < deadline) {
+    try {
+      auto b = rankflow::Actor(MakeCounter).SetName("reusable").Remote(2);
+      EXPECT_EQ(rankflow::GetActor<Counter>("reusable"), b);
+      reused = true;
+    } catch (const rankflow::Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(reused);
 }
 
 }  // namespace
