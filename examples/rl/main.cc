@@ -95,8 +95,17 @@ int Train(const Options& o) {
   using Clock = std::chrono::steady_clock;
   const int num_sims = o.sims_per_rank * rankflow::Size();
 
-  // The learner next to the driver (rank 0); simulators round-robin over ranks.
-  auto learner = rankflow::Actor(rl::MakeLearner).SetRank(0).Remote(o.hidden, o.lr, o.seed);
+  // The learner on a GPU rank when the job has one (e.g. the GPU component of
+  // slurm/hetjob.sbatch), else next to the driver (rank 0); simulators
+  // round-robin over ranks.
+  auto learner = [&] {
+    try {
+      return rankflow::Actor(rl::MakeLearner).SetResource("GPU", 1).Remote(o.hidden, o.lr, o.seed);
+    } catch (const rankflow::Error& e) {
+      if (e.code() != rankflow::ErrorCode::kInfeasible) throw;
+      return rankflow::Actor(rl::MakeLearner).SetRank(0).Remote(o.hidden, o.lr, o.seed);
+    }
+  }();
   std::vector<rankflow::ActorHandle<rl::Simulator>> sims;
   for (int i = 0; i < num_sims; ++i) {
     sims.push_back(rankflow::Actor(rl::MakeSimulator)

@@ -134,6 +134,27 @@ het_components() {  # CPU ranks 0,1 without GPUs on one node; GPU ranks 2,3 with
   both_nodes "$f"
 }
 
+# The flagship RL example over the heterogeneous job: simulators on every rank,
+# the learner on a GPU rank of the learner component; it must solve cart-pole.
+run_rl_hetjob() {
+  local name=rl.hetjob f="$OUT/rl-hetjob.out" log="$OUT/rl-hetjob.sbatch.log" t0=$SECONDS rc why jobid
+  timeout "$RANKFLOW_SLURM_JOB_TIMEOUT_HET" sbatch --wait --parsable --chdir="$ROOT" --output="$f" \
+    "$ROOT/slurm/hetjob.sbatch" "$BUILD/examples/rl/rankflow_example_rl" --csv "$OUT/rl.csv" >"$log" 2>&1
+  rc=$?
+  jobid="$(grep -oE '^[0-9]+' "$log" | head -n 1)"
+  if [ "$rc" -ne 0 ]; then
+    [ -n "$jobid" ] && scancel "$jobid" 2>/dev/null
+    bad "$name" "job failed or did not end (exit $rc): $(tr '\n' ' ' <"$log")" "$f"
+    return
+  fi
+  if ! why="$(has "$f" '4 rank\(s\); learner on rank [23];' && has "$f" '^solved after' &&
+              het_components "$f")"; then
+    bad "$name" "$why" "$f"
+    return
+  fi
+  ok "$name" $((SECONDS - t0))
+}
+
 # Runs a gtest binary under srun; $1 name, $2 checker, rest: srun arguments and program.
 run_srun() {
   local name="$1" check="$2"
@@ -174,6 +195,7 @@ run_template one-node-gpus 2 gpus_one_each
 run_template multi-node 4 both_nodes
 RANKFLOW_SLURM_JOB_TIMEOUT_HET="${RANKFLOW_SLURM_JOB_TIMEOUT_HET:-60}"
 JOB_TIMEOUT="$RANKFLOW_SLURM_JOB_TIMEOUT_HET" run_template hetjob 4 het_components
+run_rl_hetjob
 
 # The multi-rank test binary across both virtual nodes (as ctest runs it under mpirun).
 RANKFLOW_MAX_MESSAGE_BYTES=4M run_srun core.srun.N2n4 all_passed -N2 -n4 "$BUILD/tests/integration/rankflow_core_test"
