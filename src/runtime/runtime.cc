@@ -124,8 +124,10 @@ Status Runtime::Start(int64_t timeout_ms) {
   RANKFLOW_RETURN_IF_ERROR(SendControl(control_rank_, reg));
 
   std::unique_lock<std::mutex> lock(state_mu_);
-  bool ok = state_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                               [&] { return view_version_ > 0 || stop_requested_; });
+  bool ok = state_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return view_version_ > 0 || stop_requested_ || !startup_error_.ok();
+  });
+  if (!startup_error_.ok()) return startup_error_;
   if (!ok) {
     return {StatusCode::kTimeout, "no cluster view from the control service (rank " +
                                       std::to_string(control_rank_) + ") within " +
@@ -254,6 +256,13 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
     if (dead_[rank]) return;
     dead_[rank] = true;
     stopping = stop_requested_;
+    if (view_version_ == 0 && rank == control_rank_) {
+      // Without the control service the job cannot start: fail Init now.
+      startup_error_ = Status(StatusCode::kRankDied,
+                              "the control service's rank " + std::to_string(rank) +
+                                  " is unreachable (" + why.message() +
+                                  "); check UCX_TLS / UCX_NET_DEVICES");
+    }
   }
   state_cv_.notify_all();
   if (stopping) return;

@@ -176,6 +176,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   int64_t view_version_ = 0;
   bool stop_requested_ = false;
   bool final_received_ = false;
+  Status startup_error_;  // set when the control rank is unreachable before the view
   int exit_code_ = 0;
   int acks_ = 0;
   std::vector<bool> dead_;

@@ -173,6 +173,17 @@ Status UcxTransport::Send(int dest, MessageKind kind, std::vector<uint8_t>&& pay
                                        " (RANKFLOW_MAX_MESSAGE_BYTES)"};
   }
   if (stopping_.load()) return {StatusCode::kShutdown, "transport stopping"};
+  if (dest == rank_) {
+    // To this rank: no network (and no need for a UCX loopback transport);
+    // still delivered on the thread that drives the worker, in order.
+    {
+      std::lock_guard<std::mutex> lock(out_mu_);
+      self_q_.emplace_back(kind, std::move(payload));
+    }
+    pending_.store(true, std::memory_order_seq_cst);
+    Wake();
+    return Status::Ok();
+  }
   {
     std::lock_guard<std::mutex> lock(out_mu_);
     if (peers_[dest]->dead) return {StatusCode::kRankDied, "rank " + std::to_string(dest) + " is gone"};
@@ -310,8 +321,10 @@ bool UcxTransport::FlushQueues() {
   if (!pending_.exchange(false)) return false;
   std::vector<int> dirty;
   std::vector<std::deque<std::unique_ptr<OutMsg>>> batches;
+  std::vector<std::pair<MessageKind, std::vector<uint8_t>>> to_self;
   {
     std::lock_guard<std::mutex> lock(out_mu_);
+    to_self.swap(self_q_);
     dirty.swap(dirty_);
     batches.reserve(dirty.size());
     for (int d : dirty) batches.push_back(std::move(outq_[d]));
@@ -320,7 +333,12 @@ bool UcxTransport::FlushQueues() {
   for (size_t i = 0; i < dirty.size(); ++i) {
     for (auto& m : batches[i]) SendOne(dirty[i], std::move(m));
   }
-  return !dirty.empty();
+  for (auto& [kind, bytes] : to_self) {
+    if (callbacks_.on_message) {
+      callbacks_.on_message(Incoming{rank_, kind, Buffer::FromVector(std::move(bytes))});
+    }
+  }
+  return !dirty.empty() || !to_self.empty();
 }
 
 ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_length, void* data,

@@ -92,6 +92,7 @@ class UcxTransport : public Transport {
   std::mutex out_mu_;
   std::vector<std::deque<std::unique_ptr<OutMsg>>> outq_;  // guarded by out_mu_
   std::vector<int> dirty_;                                 // peers with queued messages
+  std::vector<std::pair<MessageKind, std::vector<uint8_t>>> self_q_;  // to this rank
   std::atomic<bool> pending_{false};
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> stopping_{false};
