@@ -254,11 +254,3 @@ TEST(Actors, NameIsFreedWhenTheActorDies) {
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  rankflow::Init(argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  int rc = RUN_ALL_TESTS();
-  rankflow::Shutdown();
-  return rc;
-}

@@ -169,11 +169,3 @@ TEST(Objects, DroppedRefsAreFreed) {
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  rankflow::Init(argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  int rc = RUN_ALL_TESTS();
-  rankflow::Shutdown();
-  return rc;
-}

@@ -51,11 +51,3 @@ TEST(RankDeath, TasksOnADeadRankFailAndOthersGoOn) {
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  rankflow::Init(argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  int rc = RUN_ALL_TESTS();
-  rankflow::Shutdown();
-  return rc;
-}
