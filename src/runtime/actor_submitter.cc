@@ -210,13 +210,7 @@ proto::ActorNameReply Runtime::ControlCall(proto::ControlMessage msg, int64_t id
     std::lock_guard<std::mutex> lock(actor_mu_);
     name_requests_[id] = promise;
   }
-  Status st;
-  if (!transport_) {
-    std::lock_guard<std::mutex> lock(control_mu_);
-    control_->Handle(rank_, msg);
-  } else {
-    st = SendControl(control_rank_, msg);
-  }
+  Status st = ToControlService(msg);
   if (st.ok() && future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     st = {StatusCode::kTimeout, "no answer from the control service (rank " +
                                     std::to_string(control_rank_) + ") within 30 s"};

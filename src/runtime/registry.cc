@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -10,8 +11,11 @@
 namespace rankflow::runtime {
 
 namespace {
+// Written at static initialisation and before Init(), read-only afterwards:
+// once frozen, lookups (one per submitted and per executed task) take no lock.
 struct Registry {
   std::mutex mu;
+  std::atomic<bool> frozen{false};
   std::map<std::string, std::unique_ptr<FunctionEntry>, std::less<>> by_name;
   std::unordered_map<const void*, FunctionEntry*> by_address;
   std::map<std::string, FunctionEntry*> by_method_bytes;
@@ -23,9 +27,17 @@ Registry& Get() {
 }
 }  // namespace
 
+// Locks the registry unless it is frozen.
+std::unique_lock<std::mutex> ReadLock(Registry& r) {
+  if (r.frozen.load(std::memory_order_acquire)) return {};
+  return std::unique_lock<std::mutex>(r.mu);
+}
+
+void FreezeRegistry() { Get().frozen.store(true, std::memory_order_release); }
+
 const FunctionEntry* FindFunction(std::string_view name) {
   Registry& r = Get();
-  std::lock_guard<std::mutex> lock(r.mu);
+  auto lock = ReadLock(r);
   auto it = r.by_name.find(name);
   return it == r.by_name.end() ? nullptr : it->second.get();
 }
@@ -47,6 +59,10 @@ namespace {
 const std::string* Add(std::unique_ptr<runtime::FunctionEntry> e) {
   auto& r = runtime::Get();
   std::lock_guard<std::mutex> lock(r.mu);
+  if (r.frozen.load()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "'" + e->name + "' registered after rankflow::Init(): register before Init");
+  }
   auto it = r.by_name.find(e->name);
   if (it != r.by_name.end()) {
     if (it->second->fn == e->fn && it->second->method_bytes == e->method_bytes) {
@@ -104,14 +120,14 @@ const std::string* RegisterMethod(const std::string& name, const void* method_by
 
 const std::string* MethodNameOf(const void* method_bytes, size_t method_size) {
   auto& r = runtime::Get();
-  std::lock_guard<std::mutex> lock(r.mu);
+  auto lock = runtime::ReadLock(r);
   auto it = r.by_method_bytes.find(std::string(static_cast<const char*>(method_bytes), method_size));
   return it == r.by_method_bytes.end() ? nullptr : &it->second->name;
 }
 
 const std::string* FunctionNameOf(const void* fn) {
   auto& r = runtime::Get();
-  std::lock_guard<std::mutex> lock(r.mu);
+  auto lock = runtime::ReadLock(r);
   auto it = r.by_address.find(fn);
   return it == r.by_address.end() ? nullptr : &it->second->name;
 }

@@ -29,6 +29,8 @@ struct FunctionEntry {
 
 /// The entry registered under `name`, or nullptr.
 const FunctionEntry* FindFunction(std::string_view name);
+/// Ends registration (called when a runtime starts); lookups then take no lock.
+void FreezeRegistry();
 /// All registered names, sorted.
 std::vector<std::string> RegisteredFunctionNames();
 

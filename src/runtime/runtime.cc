@@ -51,6 +51,7 @@ Runtime::~Runtime() {
 }
 
 Status Runtime::Start(int64_t timeout_ms) {
+  FreezeRegistry();
   scheduler::PollHooks hooks;
   if (transport_) {
     hooks.begin = [this] { transport_->BeginPolling(); };
@@ -74,13 +75,8 @@ Status Runtime::Start(int64_t timeout_ms) {
         proto::ControlMessage rel;
         rel.mutable_actor_release()->set_owner(key.owner);
         rel.mutable_actor_release()->set_seq(key.seq);
-        if (!transport_) {
-          std::lock_guard<std::mutex> lock(control_mu_);
-          control_->Handle(rank_, rel);
-        } else {
-          Status st = SendControl(control_rank_, rel);
-          if (!st.ok()) RF_WARN("actor release: {}", st.ToString());
-        }
+        Status st = ToControlService(rel);
+        if (!st.ok()) RF_WARN("actor release: {}", st.ToString());
       });
   if (!transport_) {
     // One rank: the view is this rank alone; the control service (named
@@ -133,6 +129,14 @@ Status Runtime::Start(int64_t timeout_ms) {
                                       std::to_string(control_rank_) + ") within " +
                                       std::to_string(timeout_ms) + " ms"};
   }
+  return Status::Ok();
+}
+
+Status Runtime::ToControlService(const proto::ControlMessage& msg) {
+  if (transport_) return SendControl(control_rank_, msg);
+  // One rank: the service lives here and is called directly, one caller at a time.
+  std::lock_guard<std::mutex> lock(control_mu_);
+  control_->Handle(rank_, msg);
   return Status::Ok();
 }
 

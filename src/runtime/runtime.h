@@ -112,7 +112,18 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   };
 
   // Submission (task_submitter.cc).
-  void Dispatch(std::shared_ptr<PendingTask> task);
+  /// A task ready to place: everything borrowed from its submitter.
+  struct TaskView {
+    uint64_t seq;
+    const std::string* function;
+    const std::string& name;
+    const scheduler::ResourceMap& demand;
+    int affinity;
+    uint32_t num_args;
+    const std::vector<uint8_t>& args;  // values only
+  };
+  void Dispatch(std::shared_ptr<PendingTask> task);  // once its dependencies are ready
+  void Place(const TaskView& task);
   void DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg);
   void FailObject(uint64_t seq, StatusCode code, const std::string& message,
                   const std::string& task_name);
@@ -140,6 +151,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void OnPeerFailure(int rank, const Status& why);
   void OnRejected(int rank, const Status& why);
   Status SendControl(int dest, const proto::ControlMessage& msg);
+  /// To the control service: over the transport, or called in place with one rank.
+  Status ToControlService(const proto::ControlMessage& msg);
   void ApplyView(const proto::ClusterView& view);
   void RequestStop(int exit_code);
 

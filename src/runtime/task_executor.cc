@@ -7,11 +7,12 @@
 namespace rankflow::runtime {
 
 namespace {
-objects::ObjectValue ErrorValue(StatusCode code, std::string message, std::string task, int rank) {
+objects::ObjectValue ErrorValue(StatusCode code, std::string message, std::string_view task,
+                                int rank) {
   auto err = std::make_shared<objects::ObjectError>();
   err->code = code;
   err->message = std::move(message);
-  err->task_name = std::move(task);
+  err->task_name = std::string(task);
   err->rank = rank;
   return objects::ObjectValue{Buffer(), std::move(err)};
 }
@@ -27,7 +28,8 @@ void Runtime::RunTask(scheduler::Work& work) {
             st.ok() ? "owner does not match sender" : st.ToString());
     return;
   }
-  const std::string display(task.name.empty() ? task.function : task.name);
+  // Only errors need the display name: no copy per task.
+  const std::string_view display = task.name.empty() ? task.function : task.name;
   const FunctionEntry* fn = FindFunction(task.function);
   if (fn != nullptr && fn->kind != FunctionEntry::Kind::kFunction) fn = nullptr;
   objects::ObjectValue value;

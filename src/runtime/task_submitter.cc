@@ -32,6 +32,25 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   uint64_t seq = objects_->CreatePending();
   auto handle = std::make_shared<internal::RefHandle>(
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+  if (req.refs.empty()) {
+    // The common case: nothing to wait for, so nothing to keep; place and send now.
+    Place(TaskView{seq, req.function, req.options->name, req.options->resources,
+                   req.options->rank, req.num_args, req.args});
+    return handle;
+  }
+  for (const auto& ref : req.refs) {
+    if (ref == nullptr) {
+      FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
+                 *req.function);
+      return handle;
+    }
+    if (ref->id().owner != static_cast<uint32_t>(rank_)) {
+      FailObject(seq, StatusCode::kInvalidArgument,
+                 "ObjectRef " + ref->id().ToString() + " is owned by another rank",
+                 *req.function);
+      return handle;
+    }
+  }
   auto task = std::make_shared<PendingTask>();
   task->seq = seq;
   task->function = req.function;
@@ -41,23 +60,6 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   task->num_args = req.num_args;
   task->args = std::move(req.args);
   task->refs = std::move(req.refs);
-  if (task->refs.empty()) {
-    Dispatch(std::move(task));
-    return handle;
-  }
-  for (const auto& ref : task->refs) {
-    if (ref == nullptr) {
-      FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
-                 *task->function);
-      return handle;
-    }
-    if (ref->id().owner != static_cast<uint32_t>(rank_)) {
-      FailObject(seq, StatusCode::kInvalidArgument,
-                 "ObjectRef " + ref->id().ToString() + " is owned by another rank",
-                 *task->function);
-      return handle;
-    }
-  }
   // Resolve dependencies without holding a thread: the last one to complete
   // dispatches the task (on whichever thread completed it).
   task->unresolved.store(static_cast<int>(task->refs.size()) + 1);
@@ -70,35 +72,36 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   return handle;
 }
 
-
 void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
-  const std::string& display = task->name.empty() ? *task->function : task->name;
-  const std::vector<uint8_t>* args = &task->args;
   std::vector<uint8_t> resolved;
-  if (!task->refs.empty()) {
-    Status st = ResolveArgs(*objects_, task->args, task->refs, resolved);
-    if (!st.ok()) {
-      FailObject(task->seq, st.code(), st.message(), display);
-      return;
-    }
-    args = &resolved;
+  Status st = ResolveArgs(*objects_, task->args, task->refs, resolved);
+  if (!st.ok()) {
+    FailObject(task->seq, st.code(), st.message(),
+               task->name.empty() ? *task->function : task->name);
+    return;
   }
-  Result<int> target = placement_.Pick(task->demand, task->affinity);
+  Place(TaskView{task->seq, task->function, task->name, task->demand, task->affinity,
+                 task->num_args, resolved});
+}
+
+void Runtime::Place(const TaskView& t) {
+  Result<int> target = placement_.Pick(t.demand, t.affinity);
   if (!target.ok()) {
-    FailObject(task->seq, target.status().code(), target.status().message(), display);
+    FailObject(t.seq, target.status().code(), target.status().message(),
+               t.name.empty() ? *t.function : t.name);
     return;
   }
   std::vector<uint8_t> msg;
-  EncodeTask(msg, static_cast<uint32_t>(rank_), task->seq, *task->function, task->name,
-             task->num_args, args->data(), args->size());
+  EncodeTask(msg, static_cast<uint32_t>(rank_), t.seq, *t.function, t.name, t.num_args,
+             t.args.data(), t.args.size());
   if (msg.size() > config_.max_message_bytes) {
-    FailObject(task->seq, StatusCode::kTooLarge,
+    FailObject(t.seq, StatusCode::kTooLarge,
                "task message of " + std::to_string(msg.size()) + " bytes is above the limit of " +
                    std::to_string(config_.max_message_bytes) + " (RANKFLOW_MAX_MESSAGE_BYTES)",
-               display);
+               t.name.empty() ? *t.function : t.name);
     return;
   }
-  DispatchEncoded(task->seq, *target, std::move(msg));
+  DispatchEncoded(t.seq, *target, std::move(msg));
 }
 
 void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg) {

@@ -435,13 +435,15 @@ bool UcxTransport::PollOnce() {
 void UcxTransport::BeginPolling() { external_pollers_.fetch_add(1); }
 
 void UcxTransport::EndPolling() {
-  if (external_pollers_.fetch_sub(1) == 1) {
-    // Hand the worker back: the progress thread may be parked without an armed fd.
-    uint64_t one = 1;
-    if (sleeping_.load()) {
-      ssize_t n = write(event_fd_, &one, sizeof(one));
-      (void)n;
-    }
+  // Hand the worker back: the progress thread may be parked without an armed fd.
+  if (external_pollers_.fetch_sub(1) == 1) Wake();
+}
+
+void UcxTransport::SleepOnFds(int timeout_ms) {
+  epoll_event events[2];
+  epoll_wait(epoll_fd_, events, 2, timeout_ms);
+  uint64_t v;
+  while (read(event_fd_, &v, sizeof(v)) > 0) {
   }
 }
 
@@ -451,13 +453,7 @@ void UcxTransport::Loop() {
     if (external_pollers_.load(std::memory_order_acquire) > 0) {
       // Another thread drives the worker; park until it is done (or briefly).
       sleeping_.store(true, std::memory_order_seq_cst);
-      if (external_pollers_.load() > 0 && !pending_.load()) {
-        epoll_event events[2];
-        epoll_wait(epoll_fd_, events, 2, 1);
-        uint64_t v;
-        while (read(event_fd_, &v, sizeof(v)) > 0) {
-        }
-      }
+      if (external_pollers_.load() > 0 && !pending_.load()) SleepOnFds(1);
       sleeping_.store(false, std::memory_order_seq_cst);
       last_active = NowUs();
       continue;
@@ -490,13 +486,7 @@ void UcxTransport::Loop() {
       std::lock_guard<std::mutex> lock(worker_mu_);
       st = ucp_worker_arm(worker_);
     }
-    if (st == UCS_OK) {
-      epoll_event events[2];
-      epoll_wait(epoll_fd_, events, 2, 100);
-      uint64_t v;
-      while (read(event_fd_, &v, sizeof(v)) > 0) {
-      }
-    }
+    if (st == UCS_OK) SleepOnFds(100);
     sleeping_.store(false, std::memory_order_seq_cst);
     last_active = NowUs();
   }

@@ -71,6 +71,8 @@ class UcxTransport : public Transport {
   void DeliverBatch(int source, const Buffer& batch);
   void DrainReady(int source);
   void Wake();
+  /// Blocks on the worker's fd and the eventfd (up to timeout_ms), then drains the eventfd.
+  void SleepOnFds(int timeout_ms);
 
   static ucs_status_t OnAm(void* arg, const void* header, size_t header_length, void* data,
                            size_t length, const ucp_am_recv_param_t* param);

@@ -66,6 +66,21 @@ TEST(Errors, UnregisteredFunctionIsRejectedAtSubmit) {
   }
 }
 
+int Late(int x) { return x; }
+
+TEST(Errors, RegisteringAfterInitIsRefused) {
+  // The registry is frozen once the runtime runs (lookups then take no lock).
+  try {
+    rankflow::Register("Late", Late);
+    FAIL() << "expected an error";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("before Init"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(rankflow::Task(Late).Remote(1), rankflow::Error);  // still unknown
+  EXPECT_EQ(*rankflow::Get(rankflow::Task(Identity).Remote(3)), 3);
+}
+
 TEST(Errors, InfeasibleResourcesFailFast) {
   auto gpu = rankflow::Task(Identity).SetResource("GPU", 64).Remote(1);
   try {
