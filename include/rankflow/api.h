@@ -14,11 +14,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "rankflow/arrays.h"
 #include "rankflow/object_ref.h"
 #include "rankflow/serialization.h"
 
@@ -36,10 +38,23 @@ bool IsInitialized();
 int Rank();
 int Size();
 
-/// Stores `value` as an object owned by this rank.
+/// Stores `value` as an object owned by this rank. Objects of
+/// RANKFLOW_INLINE_BYTES and more go to the node's shared store (arrays and
+/// strings with exactly one copy); see rankflow/arrays.h to skip even that.
 template <typename T>
 ObjectRef<std::decay_t<T>> Put(T&& value) {
-  return ObjectRef<std::decay_t<T>>(internal::PutBytes(Encode<std::decay_t<T>>(value)));
+  using V = std::decay_t<T>;
+  if constexpr (internal::IsRawVector<V>::value || std::is_same_v<V, std::string>) {
+    const uint64_t bytes = sizeof(uint64_t) + value.size() * sizeof(typename V::value_type);
+    if (bytes >= internal::InlineLimit()) {
+      internal::WritableObject object = internal::CreateObject(bytes);
+      const uint64_t n = value.size();
+      std::memcpy(object.data, &n, sizeof(n));
+      std::memcpy(object.data + sizeof(n), value.data(), bytes - sizeof(n));
+      return ObjectRef<V>(internal::SealObject(std::move(object)));
+    }
+  }
+  return ObjectRef<V>(internal::PutBytes(Encode<V>(value)));
 }
 
 /// Waits for the object and returns its value. Throws TaskError if the task

@@ -42,6 +42,8 @@ class Buffer {
   bool owned() const { return owner_ != nullptr || size_ == 0; }
   /// This buffer if it owns its bytes, else an owned copy.
   Buffer Persist() const { return owned() ? *this : Copy(data_, size_); }
+  /// What keeps the bytes alive (null for a transient view).
+  const std::shared_ptr<const void>& owner() const { return owner_; }
   /// A sub-range sharing this buffer's owner.
   Buffer Slice(size_t offset, size_t size) const { return Buffer(data_ + offset, size, owner_); }
 

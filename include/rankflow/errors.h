@@ -26,6 +26,7 @@ enum class ErrorCode : int {
   kShutdown,
   kInternal,
   kActorDied,
+  kObjectLost,
 };
 
 /// Base of all rankflow exceptions.

@@ -3,6 +3,7 @@
 
 #include "rankflow/actor.h"
 #include "rankflow/api.h"
+#include "rankflow/arrays.h"
 #include "rankflow/buffer.h"
 #include "rankflow/errors.h"
 #include "rankflow/object_ref.h"

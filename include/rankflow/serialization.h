@@ -26,6 +26,7 @@
 
 #include "rankflow/buffer.h"
 #include "rankflow/errors.h"
+#include "rankflow/object_ref.h"
 
 namespace rankflow {
 namespace internal {
@@ -128,6 +129,22 @@ T Decode(const uint8_t* data, size_t size) {
 template <typename T>
 T Decode(const Buffer& b) {
   return Decode<T>(b.data(), b.size());
+}
+
+/// ObjectRefs inside values (a vector of refs, a struct holding one) travel
+/// as borrowed references: the owner counts every copy that left, and the
+/// object lives until the last one, on any rank, is gone.
+template <class Archive, typename T>
+void save(Archive& ar, const ObjectRef<T>& ref) {
+  internal::ObjectId id = internal::ExportRef(ref.handle());
+  ar(id.owner, id.seq);
+}
+
+template <class Archive, typename T>
+void load(Archive& ar, ObjectRef<T>& ref) {
+  internal::ObjectId id;
+  ar(id.owner, id.seq);
+  ref = ObjectRef<T>(internal::ImportRef(id));
 }
 
 }  // namespace rankflow

@@ -201,6 +201,17 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env) {
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_KEEP_MPI", &config.keep_mpi));
   RANKFLOW_RETURN_IF_ERROR(ReadInt(env, "RANKFLOW_SPIN_US", 0, 10'000'000, &config.spin_us));
   RANKFLOW_RETURN_IF_ERROR(ReadInt(env, "RANKFLOW_WAIT_SPIN_US", 0, 10'000'000, &config.wait_spin_us));
+  RANKFLOW_RETURN_IF_ERROR(ReadBytes(env, "RANKFLOW_STORE_BYTES", 0, &config.store_bytes));
+  RANKFLOW_RETURN_IF_ERROR(ReadBytes(env, "RANKFLOW_INLINE_BYTES", 0, &config.inline_bytes));
+  RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_STORE_PREFAULT", &config.store_prefault));
+  RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_CHECKSUM", &config.checksum));
+  if (const char* dir = Get(env, "RANKFLOW_SPILL_DIR")) {
+    config.spill_dir = dir;
+  } else if (const char* tmp = Get(env, "TMPDIR")) {
+    config.spill_dir = tmp;
+  } else {
+    config.spill_dir = "/tmp";
+  }
   return config;
 }
 

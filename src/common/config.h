@@ -40,6 +40,23 @@ struct RuntimeConfig {
   // microseconds per round trip on dedicated cores and costs a great deal
   // when threads outnumber cores.
   int wait_spin_us = 0;
+
+  // The node's shared object store (docs/object-store.md).
+  // RANKFLOW_STORE_BYTES: arena size per node; 0 = 30% of the node's memory
+  // (or of the cgroup/Slurm limit), never more than /dev/shm has free.
+  uint64_t store_bytes = 0;
+  // RANKFLOW_INLINE_BYTES: objects below this size stay in the owner's heap
+  // and travel inside messages; larger ones live in the store.
+  uint64_t inline_bytes = 100 * 1024;
+  // RANKFLOW_STORE_PREFAULT: allocate and map every page of the arena at
+  // start-up (no page faults on put; costs the memory up front).
+  bool store_prefault = false;
+  // RANKFLOW_SPILL_DIR: where objects go when the store is full; default
+  // $TMPDIR, else /tmp.
+  std::string spill_dir;
+  // RANKFLOW_CHECKSUM: objects sent between nodes carry a checksum that the
+  // receiver verifies (a mismatch is retried, then reported).
+  bool checksum = false;
 };
 
 // Reads every RANKFLOW_* option through `env`; unset or empty variables keep

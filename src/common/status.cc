@@ -19,6 +19,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kShutdown: return "Shutdown";
     case StatusCode::kInternal: return "Internal";
     case StatusCode::kActorDied: return "ActorDied";
+    case StatusCode::kObjectLost: return "ObjectLost";
   }
   return "Unknown";
 }

@@ -24,6 +24,7 @@ enum class StatusCode : int {
   kShutdown,          // runtime is stopping
   kInternal,          // bug or unexpected library failure
   kActorDied,         // the actor was killed, exited or could not be built
+  kObjectLost,        // every copy of an object is gone
 };
 
 const char* StatusCodeName(StatusCode code);

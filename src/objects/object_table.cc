@@ -1,6 +1,8 @@
 #include "objects/object_table.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace rankflow::objects {
 
@@ -21,6 +23,7 @@ uint64_t ObjectTable::CreateReady(Buffer data) {
   uint64_t seq = next_seq_++;
   Entry e;
   e.done = true;
+  e.last_read = ++tick_;
   e.value.data = std::move(data);
   entries_.emplace(seq, std::move(e));
   return seq;
@@ -35,6 +38,7 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
     auto it = entries_.find(seq);
     if (it == entries_.end() || it->second.done) return;
     it->second.done = true;
+    it->second.last_read = ++tick_;
     it->second.value = std::move(value);
     callbacks.swap(it->second.callbacks);
     if (!callbacks.empty()) copy = it->second.value;
@@ -44,10 +48,48 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
   for (auto& cb : callbacks) cb(copy);
 }
 
-void ObjectTable::AddRef(uint64_t seq) {
+SpillFile::~SpillFile() {
+  if (!path.empty()) std::remove(path.c_str());
+}
+
+bool ObjectTable::AddRef(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(seq);
-  if (it != entries_.end()) ++it->second.refs;
+  if (it == entries_.end()) return false;
+  ++it->second.refs;
+  return true;
+}
+
+bool ObjectTable::ReplaceValue(uint64_t seq, const uint8_t* expected_data,
+                               const void* expected_spill, ObjectValue replacement) {
+  ObjectValue old;  // destroyed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(seq);
+  if (it == entries_.end() || !it->second.done || it->second.value.error ||
+      it->second.value.data.data() != expected_data ||
+      it->second.value.spilled.get() != expected_spill) {
+    return false;
+  }
+  old = std::move(it->second.value);
+  it->second.value = std::move(replacement);
+  return true;
+}
+
+std::vector<std::pair<uint64_t, ObjectValue>> ObjectTable::ReadyByAge() const {
+  std::vector<std::pair<uint64_t, std::pair<uint64_t, ObjectValue>>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [seq, e] : entries_) {
+      if (e.done && !e.value.error && !e.value.data.empty()) {
+        all.push_back({e.last_read, {seq, e.value}});
+      }
+    }
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::pair<uint64_t, ObjectValue>> out;
+  out.reserve(all.size());
+  for (auto& a : all) out.push_back(std::move(a.second));
+  return out;
 }
 
 void ObjectTable::Release(uint64_t seq) {
@@ -86,6 +128,7 @@ bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(seq);
   if (it == entries_.end() || !it->second.done) return false;
+  it->second.last_read = ++tick_;
   *out = it->second.value;
   return true;
 }
@@ -95,7 +138,10 @@ Result<ObjectValue> ObjectTable::Wait(uint64_t seq, int64_t deadline_us) {
   for (;;) {
     auto it = entries_.find(seq);
     if (it == entries_.end()) return Status(StatusCode::kNotFound, "object was freed");
-    if (it->second.done) return it->second.value;
+    if (it->second.done) {
+      it->second.last_read = ++tick_;
+      return it->second.value;
+    }
     ++waiters_;
     if (deadline_us < 0) {
       cv_.wait(lock);

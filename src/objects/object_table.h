@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "rankflow/buffer.h"
+#include "rankflow/internal/core.h"
 
 namespace rankflow::objects {
 
@@ -29,13 +30,29 @@ struct ObjectError {
   int rank = -1;          // where it failed
 };
 
-/// A completed object: a value or an error.
+/// An object's bytes written out to a file because the store was full.
+struct SpillFile {
+  std::string path;
+  uint64_t size = 0;
+  uint64_t checksum = 0;
+  ~SpillFile();  // removes the file
+};
+
+/// A completed object: a value (in memory or spilled) or an error.
 struct ObjectValue {
   Buffer data;
   std::shared_ptr<const ObjectError> error;  // null when ok
+  std::shared_ptr<const SpillFile> spilled;  // set when `data` is on disk
 };
 
-class ObjectTable {
+/// Where an ObjectRef's last copy reports that it is gone.
+class RefSink {
+ public:
+  virtual ~RefSink() = default;
+  virtual void ReleaseRef(const internal::ObjectId& id) = 0;
+};
+
+class ObjectTable : public RefSink {
  public:
   using ReadyCallback = std::function<void(const ObjectValue&)>;
 
@@ -46,8 +63,16 @@ class ObjectTable {
 
   /// Completes an object; ignored if it was already freed or completed.
   void Complete(uint64_t seq, ObjectValue value);
-  void AddRef(uint64_t seq);
+  /// False if the object is gone.
+  bool AddRef(uint64_t seq);
   void Release(uint64_t seq);
+  void ReleaseRef(const internal::ObjectId& id) override { Release(id.seq); }
+  /// Swaps a ready object's value if it still holds exactly `expected`'s
+  /// bytes (spilling and restoring). Returns false if not.
+  bool ReplaceValue(uint64_t seq, const uint8_t* expected_data, const void* expected_spill,
+                    ObjectValue replacement);
+  /// The ready values, least recently read first (spill candidates).
+  std::vector<std::pair<uint64_t, ObjectValue>> ReadyByAge() const;
 
   /// Runs `cb` when the object completes (now, if it has). If the object is
   /// unknown, `cb` gets a kNotFound error.
@@ -69,7 +94,9 @@ class ObjectTable {
     int refs = 1;
     ObjectValue value;
     std::vector<ReadyCallback> callbacks;
+    uint64_t last_read = 0;  // tick of completion or of the last read
   };
+  uint64_t tick_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int waiters_ = 0;

@@ -1,6 +1,8 @@
 // objects/ref_handle.h — what an ObjectRef holds: the object's id and a
-// weak link to its owner's table. The last copy's destruction releases the
-// object; after Shutdown the link is gone and destruction does nothing.
+// weak link to where its release goes: the owner's table for a reference
+// made here, or the runtime's borrow sink (a message to the owner) for one
+// that arrived from another rank. The last copy's destruction releases it;
+// after Shutdown the link is gone and destruction does nothing.
 #pragma once
 
 #include <memory>
@@ -12,10 +14,10 @@ namespace rankflow::internal {
 
 class RefHandle {
  public:
-  RefHandle(ObjectId id, std::weak_ptr<objects::ObjectTable> table)
-      : id_(id), table_(std::move(table)) {}
+  RefHandle(ObjectId id, std::weak_ptr<objects::RefSink> sink)
+      : id_(id), sink_(std::move(sink)) {}
   ~RefHandle() {
-    if (auto t = table_.lock()) t->Release(id_.seq);
+    if (auto s = sink_.lock()) s->ReleaseRef(id_);
   }
   RefHandle(const RefHandle&) = delete;
   RefHandle& operator=(const RefHandle&) = delete;
@@ -24,7 +26,7 @@ class RefHandle {
 
  private:
   ObjectId id_;
-  std::weak_ptr<objects::ObjectTable> table_;
+  std::weak_ptr<objects::RefSink> sink_;
 };
 
 }  // namespace rankflow::internal

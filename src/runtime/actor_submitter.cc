@@ -5,7 +5,6 @@
 #include "actors/actor_wire.h"
 #include "common/logging.h"
 #include "objects/ref_handle.h"
-#include "runtime/args.h"
 #include "runtime/registry.h"
 #include "runtime/runtime.h"
 #include "runtime/wire.h"
@@ -61,11 +60,13 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
   std::vector<uint8_t> resolved;
   if (!refs.empty()) {
     // Creation is rare: wait for ObjectRef arguments here.
-    for (const auto& r : refs) {
+    for (auto& r : refs) {
+      if (r == nullptr) Throw(StatusCode::kInvalidArgument, "an ObjectRef argument is empty");
+      r = LocalizeRef(r);
       auto v = Get(r->id(), -1);
       if (!v.ok()) Throw(v.status().code(), "actor argument: " + v.status().message());
     }
-    Status st = ResolveArgs(*objects_, args, refs, resolved);
+    Status st = ResolveArgs(args, refs, false, resolved, nullptr);
     if (!st.ok()) Throw(st.code(), "actor argument: " + st.message());
     args.swap(resolved);
   }
@@ -119,16 +120,17 @@ std::shared_ptr<internal::RefHandle> Runtime::CallActor(
     std::lock_guard<std::mutex> lock(actor_mu_);
     call->call_seq = call_seq_[{actor.owner, actor.seq}]++;
   }
-  for (const auto& ref : call->refs) {
-    if (ref == nullptr || ref->id().owner != static_cast<uint32_t>(rank_)) {
+  for (auto& ref : call->refs) {
+    if (ref == nullptr) {
       call->refs.clear();
       call->args.clear();
       call->method = nullptr;  // send a skip so later calls are not held back
-      FailObject(seq, StatusCode::kInvalidArgument,
-                 "an ObjectRef argument is empty or owned by another rank", call->display);
+      FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
+                 call->display);
       SendCall(call);
       return handle;
     }
+    ref = LocalizeRef(ref);
   }
   if (call->refs.empty()) {
     SendCall(call);
@@ -150,8 +152,13 @@ void Runtime::SendCall(const std::shared_ptr<PendingCall>& call) {
   bool skip = call->method == nullptr;
   std::vector<uint8_t> resolved;
   const std::vector<uint8_t>* args = &call->args;
+  std::shared_ptr<std::vector<Buffer>> keep;
   if (!skip && !call->refs.empty()) {
-    Status st = ResolveArgs(*objects_, call->args, call->refs, resolved);
+    // To another rank of this node: large arguments as store locations,
+    // held until the result comes back.
+    const bool by_location = target != rank_ && SameNode(target);
+    if (by_location) keep = std::make_shared<std::vector<Buffer>>();
+    Status st = ResolveArgs(call->args, call->refs, by_location, resolved, keep.get());
     if (!st.ok()) {
       FailObject(call->result_seq, st.code(), st.message(), call->display);
       skip = true;
@@ -174,7 +181,8 @@ void Runtime::SendCall(const std::shared_ptr<PendingCall>& call) {
   }
   if (!skip && target != rank_) {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    inflight_[call->result_seq] = InFlight{target, false};
+    inflight_[call->result_seq] =
+        InFlight{target, false, keep && !keep->empty() ? std::shared_ptr<const void>(keep) : nullptr};
   }
   Status st = SendOrHandleLocally(target, kActorCall, std::move(msg));
   if (!st.ok() && !skip) {

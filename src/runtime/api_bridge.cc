@@ -23,11 +23,20 @@ Buffer ArgReader::NextBytes(const Buffer& owner) {
   uint8_t tag = p_[0];
   uint32_t len;
   std::memcpy(&len, p_ + 1, sizeof(len));
-  if (tag != static_cast<uint8_t>(ArgTag::kValue) || len > static_cast<size_t>(end_ - p_ - 5)) {
+  const bool known = tag == static_cast<uint8_t>(ArgTag::kValue) ||
+                     (tag == static_cast<uint8_t>(ArgTag::kStored) && len == 16);
+  if (!known || len > static_cast<size_t>(end_ - p_ - 5)) {
     throw Error(ErrorCode::kTypeMismatch, "argument bytes are malformed");
   }
   const uint8_t* start = p_ + 5;
   p_ = start + len;
+  if (tag == static_cast<uint8_t>(ArgTag::kStored)) {
+    // An object in this node's store, held by its owner until the task ends.
+    uint64_t off, size;
+    std::memcpy(&off, start, 8);
+    std::memcpy(&size, start + 8, 8);
+    return runtime::Runtime::CurrentOrThrow().StoredArgument(off, size);
+  }
   return owner.Slice(static_cast<size_t>(start - owner.data()), len);
 }
 
@@ -61,6 +70,24 @@ std::shared_ptr<RefHandle> Submit(SubmitRequest&& request) {
 
 std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes) {
   return runtime::Runtime::CurrentOrThrow().Put(std::move(bytes));
+}
+
+WritableObject CreateObject(uint64_t bytes) {
+  return runtime::Runtime::CurrentOrThrow().CreateObject(bytes);
+}
+
+std::shared_ptr<RefHandle> SealObject(WritableObject&& object) {
+  return runtime::Runtime::CurrentOrThrow().SealObject(std::move(object));
+}
+
+uint64_t InlineLimit() { return runtime::Runtime::CurrentOrThrow().inline_bytes(); }
+
+ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle) {
+  return runtime::Runtime::CurrentOrThrow().ExportRef(handle);
+}
+
+std::shared_ptr<RefHandle> ImportRef(const ObjectId& id) {
+  return runtime::Runtime::CurrentOrThrow().ImportRef(id);
 }
 
 Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms) {

@@ -1,15 +1,28 @@
-#include "runtime/args.h"
-
+// Encoded argument lists on the submitting side: kRef arguments become the
+// referenced values, or — for a target on this node — the value's location
+// in the node store, which the executor views without a copy.
 #include <cstring>
 
+#include "common/bytes.h"
 #include "objects/ref_handle.h"
+#include "runtime/runtime.h"
 
 namespace rankflow::runtime {
 
-// Replaces kRef arguments with the referenced values; fails on a failed dependency.
-Status ResolveArgs(objects::ObjectTable& table, const std::vector<uint8_t>& in,
-                   const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
-                   std::vector<uint8_t>& out) {
+int Runtime::NodeOf(int rank) const {
+  if (rank_nodes_.empty() || rank < 0 || rank >= static_cast<int>(rank_nodes_.size())) return node_;
+  return rank_nodes_[rank];
+}
+
+bool Runtime::SameNode(int rank) const {
+  if (rank_nodes_.empty()) return true;
+  return rank >= 0 && rank < static_cast<int>(rank_nodes_.size()) && rank_nodes_[rank] == node_;
+}
+
+Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
+                            const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
+                            bool by_location, std::vector<uint8_t>& out,
+                            std::vector<Buffer>* keep) {
   size_t off = 0;
   while (off < in.size()) {
     uint8_t tag = in[off];
@@ -22,18 +35,34 @@ Status ResolveArgs(objects::ObjectTable& table, const std::vector<uint8_t>& in,
     }
     objects::ObjectValue v;
     const auto& ref = refs.at(len);
-    if (!table.TryGet(ref->id().seq, &v)) {
+    const uint64_t seq = ref->id().seq;
+    if (!objects_->TryGet(seq, &v)) {
       return {StatusCode::kInternal, "dependency " + ref->id().ToString() + " not ready"};
+    }
+    if (!v.error && v.spilled) {
+      Status st = Materialize(seq, &v);
+      if (!st.ok()) return {st.code(), "dependency " + ref->id().ToString() + ": " + st.message()};
     }
     if (v.error) {
       return {v.error->code, "dependency " + ref->id().ToString() + " failed: " +
                                  (v.error->task_name.empty() ? "" : "task '" + v.error->task_name + "': ") +
                                  v.error->message};
     }
+    store::Descriptor where;
     size_t at;
-    internal::AppendArgHeader(out, internal::ArgTag::kValue, 0, &at);
-    out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
-    internal::PatchArgLength(out, at);
+    if (by_location && keep != nullptr && store_ && v.data.size() >= inline_bytes_ &&
+        store_->Describe(v.data, &where)) {
+      internal::AppendArgHeader(out, internal::ArgTag::kStored, 0, &at);
+      ByteWriter w(out);
+      w.Put<uint64_t>(where.data_off);
+      w.Put<uint64_t>(where.size);
+      internal::PatchArgLength(out, at);
+      keep->push_back(v.data);  // the owner holds the block until the task ends
+    } else {
+      internal::AppendArgHeader(out, internal::ArgTag::kValue, 0, &at);
+      out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
+      internal::PatchArgLength(out, at);
+    }
     off += 5;
   }
   return Status::Ok();

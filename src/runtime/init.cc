@@ -7,6 +7,7 @@
 
 #include "bootstrap/launch_env.h"
 #include "bootstrap/mpi_bootstrap.h"
+#include "bootstrap/store_setup.h"
 #include "common/logging.h"
 #include "control/election.h"
 #include "rankflow/api.h"
@@ -75,6 +76,7 @@ void Init() {
   bool multi = launch.launcher != bootstrap::Launcher::kNone;
   if (!multi) {
     PlanResources(config, 0, 1, deps);
+    deps.store = Check(bootstrap::CreateLocalStore(config), "creating the object store");
   } else {
     auto boot = Check(bootstrap::MpiBootstrap::Start(config), "bootstrap");
     deps.rank = boot.rank;
@@ -101,6 +103,10 @@ void Init() {
                            "exchanging UCX addresses");
     Status st = ucx->SetPeerAddresses(std::move(addresses));
     if (!st.ok()) Fail(st, "UCX setup");
+
+    auto node_store = Check(bootstrap::SetUpNodeStore(boot, config), "creating the object store");
+    deps.store = std::move(node_store.store);
+    deps.rank_nodes = std::move(node_store.rank_nodes);
 
     const char* willing_env = std::getenv("RANKFLOW_CONTROL_CANDIDATE");
     int willing = (willing_env != nullptr && std::string(willing_env) == "0") ? 0 : 1;

@@ -1,5 +1,8 @@
-// Get and Wait on objects this rank owns. A thread of the executor pool that
-// waits runs queued tasks meanwhile, so nested tasks cannot starve the pool.
+// Get and Wait. Objects owned here come from the object table (a thread of
+// the executor pool that waits runs queued tasks meanwhile, so nested tasks
+// cannot starve the pool); objects owned elsewhere are fetched
+// (object_transfer.cc).
+#include "objects/ref_handle.h"
 #include "runtime/runtime.h"
 
 namespace rankflow::runtime {
@@ -27,25 +30,30 @@ bool Runtime::SpinPoll(uint64_t seq, objects::ObjectValue* out) {
 }
 
 Result<objects::ObjectValue> Runtime::Get(const internal::ObjectId& id, int64_t timeout_ms) {
-  if (id.owner != static_cast<uint32_t>(rank_)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "object " + id.ToString() + " is owned by rank " + std::to_string(id.owner) +
-                      "; this version reads objects only on their owner");
-  }
   const int64_t deadline = Deadline(timeout_ms);
+  if (id.owner != static_cast<uint32_t>(rank_)) return GetRemote(id, deadline);
+  auto r = GetOwned(id.seq, deadline);
+  if (r.ok() && r->spilled && !r->error) {
+    Status st = Materialize(id.seq, &r.value());
+    if (!st.ok()) return st;
+  }
+  return r;
+}
+
+Result<objects::ObjectValue> Runtime::GetOwned(uint64_t seq, int64_t deadline) {
   scheduler::ExecutorPool* pool = scheduler::ExecutorPool::Current();
   if (pool == nullptr) {
     objects::ObjectValue v;
-    if (SpinPoll(id.seq, &v)) return v;
-    return objects_->Wait(id.seq, deadline);
+    if (SpinPoll(seq, &v)) return v;
+    return objects_->Wait(seq, deadline);
   }
   for (;;) {
     objects::ObjectValue v;
-    if (objects_->TryGet(id.seq, &v)) return v;
+    if (objects_->TryGet(seq, &v)) return v;
     if (pool->RunOneIfAny()) continue;
     int64_t slice = objects::NowMicros() + kHelpSliceUs;
     if (deadline >= 0 && deadline < slice) slice = deadline;
-    auto r = objects_->Wait(id.seq, slice);
+    auto r = objects_->Wait(seq, slice);
     if (r.ok() || r.status().code() != StatusCode::kTimeout) return r;
     if (deadline >= 0 && objects::NowMicros() >= deadline) return r;
   }
@@ -53,12 +61,16 @@ Result<objects::ObjectValue> Runtime::Get(const internal::ObjectId& id, int64_t 
 
 std::vector<bool> Runtime::Wait(const std::vector<internal::ObjectId>& ids, int n,
                                 int64_t timeout_ms) {
+  // Borrowed references wait on local stand-ins that complete when fetched.
   std::vector<uint64_t> seqs;
+  std::vector<std::shared_ptr<internal::RefHandle>> stand_ins;
   seqs.reserve(ids.size());
   for (const auto& id : ids) {
     if (id.owner != static_cast<uint32_t>(rank_)) {
-      throw Error(ErrorCode::kInvalidArgument, "Wait(): object " + id.ToString() +
-                                                   " is owned by another rank");
+      auto borrowed = std::make_shared<internal::RefHandle>(id, std::weak_ptr<objects::RefSink>());
+      stand_ins.push_back(LocalizeRef(borrowed));
+      seqs.push_back(stand_ins.back()->id().seq);
+      continue;
     }
     seqs.push_back(id.seq);
   }

@@ -41,7 +41,12 @@ Runtime::Runtime(RuntimeDeps deps)
       num_executors_(deps.num_executors),
       wait_spin_us_(deps.exclusive_cores ? std::max(0, deps.config.wait_spin_us) : 0),
       pin_pus_(deps.pin_pus),
-      dead_(deps.size, false) {}
+      store_(std::move(deps.store)),
+      rank_nodes_(std::move(deps.rank_nodes)),
+      inline_bytes_(std::max<uint64_t>(deps.config.inline_bytes, 1)),
+      dead_(deps.size, false) {
+  InitObjectTransfer();
+}
 
 Runtime::~Runtime() {
   if (!stopped_) RequestStop(0);
@@ -107,6 +112,18 @@ Status Runtime::Start(int64_t timeout_ms) {
   cb.on_message = [this](transport::Incoming&& in) { OnMessage(std::move(in)); };
   cb.on_peer_failure = [this](int r, const Status& why) { OnPeerFailure(r, why); };
   cb.on_rejected = [this](int r, const Status& why) { OnRejected(r, why); };
+  if (store_) {
+    // Large messages (objects, big results) land in the node store, so they
+    // are shared with this node's ranks without another copy.
+    cb.allocate_large = [this](size_t bytes) {
+      transport::RecvSpace space;
+      if (bytes < inline_bytes_) return space;
+      bool full = false;
+      auto w = store_->Allocate(bytes, &full);
+      if (w.ok()) space = transport::RecvSpace{w->data, std::move(w->pin)};
+      return space;
+    };
+  }
   RANKFLOW_RETURN_IF_ERROR(transport_->Start(std::move(cb)));
 
   proto::ControlMessage reg;
@@ -168,6 +185,13 @@ void Runtime::OnMessage(transport::Incoming&& in) {
     case kActorCall:
     case kActorKill:
       OnActorMessage(in.source, in.kind, in.data);
+      break;
+    case kObjectAddRef:
+    case kObjectRelease:
+    case kObjectFetch:
+    case kObjectData:
+    case kObjectHave:
+      OnObjectMessage(in.source, in.kind, in.data);
       break;
     default:
       counters_.messages_malformed.fetch_add(1);
@@ -273,6 +297,7 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
   RF_ERROR("rank {} is unreachable: {}", rank, why.ToString());
   placement_.MarkDead(rank);
   FailTasksOn(rank);
+  FailFetchesFrom(rank);
   if (control_) control_->OnRankDied(rank);
   if (rank == driver_rank_ && rank_ != driver_rank_) {
     RF_ERROR("the driver (rank {}) is gone; this rank stops", rank);

@@ -28,6 +28,7 @@
 #include "rankflow/internal/core.h"
 #include "scheduler/executor_pool.h"
 #include "scheduler/placement.h"
+#include "store/node_store.h"
 #include "transport/transport.h"
 
 namespace rankflow::runtime {
@@ -46,6 +47,8 @@ struct RuntimeDeps {
   bool exclusive_cores = true;                         // false: cores shared with other ranks
   std::map<std::string, double> resources;             // this rank's capacity
   std::unique_ptr<transport::Transport> transport;     // null when size == 1
+  std::shared_ptr<store::NodeStore> store;             // null: objects stay in the heap
+  std::vector<int> rank_nodes;                         // node of every rank (empty: all on `node`)
 };
 
 /// Counters for tests and diagnostics.
@@ -53,6 +56,12 @@ struct RuntimeCounters {
   std::atomic<uint64_t> tasks_executed{0};
   std::atomic<uint64_t> messages_rejected{0};
   std::atomic<uint64_t> messages_malformed{0};
+  std::atomic<uint64_t> objects_spilled{0};
+  std::atomic<uint64_t> objects_restored{0};
+  std::atomic<uint64_t> objects_evicted{0};   // cached copies dropped for space
+  std::atomic<uint64_t> fetches_sent{0};      // object pulls this rank started
+  std::atomic<uint64_t> fetches_served{0};    // object pulls this rank answered with data
+  std::atomic<uint64_t> checksum_failures{0};
 };
 
 class Runtime : public std::enable_shared_from_this<Runtime> {
@@ -72,6 +81,23 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::shared_ptr<internal::RefHandle> Put(std::vector<uint8_t>&& bytes);
   Result<objects::ObjectValue> Get(const internal::ObjectId& id, int64_t timeout_ms);
   std::vector<bool> Wait(const std::vector<internal::ObjectId>& ids, int n, int64_t timeout_ms);
+
+  // The object store (object_memory.cc, object_transfer.cc).
+  /// Room for an object of `bytes` to fill in place: in the node store when
+  /// large enough, else in the heap. Throws rankflow::Error (kTooLarge).
+  internal::WritableObject CreateObject(uint64_t bytes);
+  std::shared_ptr<internal::RefHandle> SealObject(internal::WritableObject&& object);
+  /// A serialized reference leaves this rank: count it at the owner.
+  internal::ObjectId ExportRef(const std::shared_ptr<internal::RefHandle>& handle);
+  /// A serialized reference arrived: a handle that releases it when gone.
+  std::shared_ptr<internal::RefHandle> ImportRef(const internal::ObjectId& id);
+  /// A view of bytes in this node's store named by an argument descriptor.
+  Buffer StoredArgument(uint64_t data_off, uint64_t size);
+  store::NodeStore* store() { return store_.get(); }
+  int NodeOf(int rank) const;
+  /// Forgets every copy fetched from another rank (tests, memory pressure).
+  void DropFetchedCopies();
+  uint64_t inline_bytes() const { return inline_bytes_; }
 
   // Actors (actor_submitter.cc); errors are thrown as rankflow::Error.
   internal::ActorId CreateActor(const std::string* factory, const internal::ActorOptions& options,
@@ -109,6 +135,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   struct InFlight {
     int rank;
     bool placed;  // a task counted in placement (not an actor call)
+    std::shared_ptr<const void> keep;  // store objects its arguments point at
   };
 
   // Submission (task_submitter.cc).
@@ -123,8 +150,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
     const std::vector<uint8_t>& args;  // values only
   };
   void Dispatch(std::shared_ptr<PendingTask> task);  // once its dependencies are ready
-  void Place(const TaskView& task);
-  void DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg);
+  void Place(const TaskView& task, int target = -1, std::shared_ptr<const void> keep = nullptr);
+  void DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg,
+                       std::shared_ptr<const void> keep);
   void FailObject(uint64_t seq, StatusCode code, const std::string& message,
                   const std::string& task_name);
   void OnResult(int source, const Buffer& msg);
@@ -132,6 +160,42 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Object access (object_access.cc).
   bool SpinPoll(uint64_t seq, objects::ObjectValue* out);
+  Result<objects::ObjectValue> GetOwned(uint64_t seq, int64_t deadline);
+
+  // Arguments (args.cc): kRef arguments become values, or store locations
+  // (kept alive in `keep` until the task ends) when `by_location`.
+  Status ResolveArgs(const std::vector<uint8_t>& in,
+                     const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
+                     bool by_location, std::vector<uint8_t>& out, std::vector<Buffer>* keep);
+  bool SameNode(int rank) const;
+
+  // Store memory (object_memory.cc).
+  /// Space in the store, evicting cached copies and spilling owned objects
+  /// when full; kTooLarge when it cannot be found.
+  Result<store::NodeStore::Writable> AllocateInStore(uint64_t bytes);
+  bool EvictCached(uint64_t bytes);
+  bool SpillOwned(uint64_t bytes);
+  /// Brings a spilled value back (into the store if it fits, else the heap).
+  Status Materialize(uint64_t seq, objects::ObjectValue* value);
+  /// A large value moved into the store (for results sent to a same-node owner).
+  bool CopyIntoStore(const Buffer& data, Buffer* out);
+
+  // Transfers between ranks (object_transfer.cc).
+  struct Fetch;
+  class BorrowSink;
+  void InitObjectTransfer();
+  std::shared_ptr<Fetch> StartFetch(const internal::ObjectId& id);
+  /// An owned stand-in for a borrowed reference, completed when fetched.
+  std::shared_ptr<internal::RefHandle> LocalizeRef(const std::shared_ptr<internal::RefHandle>& ref);
+  void SendFetch(const internal::ObjectId& id, int to, bool direct);
+  Result<objects::ObjectValue> GetRemote(const internal::ObjectId& id, int64_t deadline);
+  void ReleaseBorrowed(const internal::ObjectId& id);
+  void OnObjectMessage(int source, uint16_t kind, const Buffer& msg);
+  void OnFetch(int source, const Buffer& msg);
+  void OnData(int source, const Buffer& msg);
+  void Serve(int dest, uint32_t owner, uint64_t seq, objects::ObjectValue value, bool direct);
+  void FinishFetch(const internal::ObjectId& id, objects::ObjectValue value);
+  void FailFetchesFrom(int rank);
 
   // Execution (task_executor.cc).
   void RunTask(scheduler::Work& work);
@@ -180,6 +244,20 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<int64_t> next_request_{1};
   std::map<int64_t, std::shared_ptr<std::promise<proto::ActorNameReply>>> name_requests_;
   RuntimeCounters counters_;
+
+  std::shared_ptr<store::NodeStore> store_;
+  std::vector<int> rank_nodes_;
+  const uint64_t inline_bytes_;
+  std::shared_ptr<BorrowSink> borrow_sink_;
+  std::mutex fetch_mu_;
+  std::condition_variable fetch_cv_;
+  std::map<std::pair<uint32_t, uint64_t>, std::shared_ptr<Fetch>> fetches_;  // in flight and cached
+  uint64_t fetch_tick_ = 0;
+  std::mutex holders_mu_;
+  std::unordered_map<uint64_t, std::vector<int>> holders_;  // owned object -> ranks with a copy
+  std::unordered_map<uint64_t, uint64_t> serve_turn_;       // owned object -> fetches answered
+  std::mutex spill_mu_;
+  std::atomic<uint64_t> spill_files_{0};
 
   std::mutex inflight_mu_;
   std::unordered_map<uint64_t, InFlight> inflight_;  // remote tasks by result seq

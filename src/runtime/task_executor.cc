@@ -73,7 +73,16 @@ void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&&
     return;
   }
   std::vector<uint8_t> msg;
-  EncodeResult(msg, seq, rank_, value);
+  Buffer in_store;
+  store::Descriptor where;
+  if (!value.error && SameNode(static_cast<int>(owner)) && CopyIntoStore(value.data, &in_store) &&
+      store_->Describe(in_store, &where)) {
+    // Same node: the owner adopts a reference to the result in the store.
+    store_->AddRef(where);
+    EncodeStoredResult(msg, seq, rank_, where);
+  } else {
+    EncodeResult(msg, seq, rank_, value);
+  }
   Status st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
   if (st.code() == StatusCode::kTooLarge) {
     msg.clear();

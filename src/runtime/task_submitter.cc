@@ -5,7 +5,6 @@
 #include "common/logging.h"
 #include "objects/ref_handle.h"
 #include "runtime/runtime.h"
-#include "runtime/args.h"
 #include "runtime/wire.h"
 
 namespace rankflow::runtime {
@@ -22,12 +21,6 @@ struct Runtime::PendingTask {
   std::atomic<int> unresolved{0};
 };
 
-std::shared_ptr<internal::RefHandle> Runtime::Put(std::vector<uint8_t>&& bytes) {
-  uint64_t seq = objects_->CreateReady(Buffer::FromVector(std::move(bytes)));
-  return std::make_shared<internal::RefHandle>(
-      internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
-}
-
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& req) {
   uint64_t seq = objects_->CreatePending();
   auto handle = std::make_shared<internal::RefHandle>(
@@ -38,18 +31,13 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
                    req.options->rank, req.num_args, req.args});
     return handle;
   }
-  for (const auto& ref : req.refs) {
+  for (auto& ref : req.refs) {
     if (ref == nullptr) {
       FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
                  *req.function);
       return handle;
     }
-    if (ref->id().owner != static_cast<uint32_t>(rank_)) {
-      FailObject(seq, StatusCode::kInvalidArgument,
-                 "ObjectRef " + ref->id().ToString() + " is owned by another rank",
-                 *req.function);
-      return handle;
-    }
+    ref = LocalizeRef(ref);
   }
   auto task = std::make_shared<PendingTask>();
   task->seq = seq;
@@ -73,19 +61,28 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
 }
 
 void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
+  const std::string& display = task->name.empty() ? *task->function : task->name;
+  Result<int> target = placement_.Pick(task->demand, task->affinity);
+  if (!target.ok()) {
+    FailObject(task->seq, target.status().code(), target.status().message(), display);
+    return;
+  }
+  // On this node large arguments travel as store locations, held by the
+  // owner until the task ends.
+  auto keep = std::make_shared<std::vector<Buffer>>();
   std::vector<uint8_t> resolved;
-  Status st = ResolveArgs(*objects_, task->args, task->refs, resolved);
+  Status st = ResolveArgs(task->args, task->refs, SameNode(*target), resolved, keep.get());
   if (!st.ok()) {
-    FailObject(task->seq, st.code(), st.message(),
-               task->name.empty() ? *task->function : task->name);
+    FailObject(task->seq, st.code(), st.message(), display);
     return;
   }
   Place(TaskView{task->seq, task->function, task->name, task->demand, task->affinity,
-                 task->num_args, resolved});
+                 task->num_args, resolved},
+        *target, keep->empty() ? nullptr : std::shared_ptr<const void>(keep));
 }
 
-void Runtime::Place(const TaskView& t) {
-  Result<int> target = placement_.Pick(t.demand, t.affinity);
+void Runtime::Place(const TaskView& t, int picked, std::shared_ptr<const void> keep) {
+  Result<int> target = picked >= 0 ? Result<int>(picked) : placement_.Pick(t.demand, t.affinity);
   if (!target.ok()) {
     FailObject(t.seq, target.status().code(), target.status().message(),
                t.name.empty() ? *t.function : t.name);
@@ -101,18 +98,27 @@ void Runtime::Place(const TaskView& t) {
                t.name.empty() ? *t.function : t.name);
     return;
   }
-  DispatchEncoded(t.seq, *target, std::move(msg));
+  DispatchEncoded(t.seq, *target, std::move(msg), std::move(keep));
 }
 
-void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg) {
+void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg,
+                              std::shared_ptr<const void> keep) {
   placement_.OnDispatched(target);
   if (target == rank_) {
-    executors_->Push(scheduler::Work{rank_, Buffer::FromVector(std::move(msg))});
+    if (keep == nullptr) {
+      executors_->Push(scheduler::Work{rank_, Buffer::FromVector(std::move(msg))});
+    } else {
+      // The message's bytes and the store objects it points at live as long as the work.
+      auto both = std::make_shared<std::pair<std::vector<uint8_t>, std::shared_ptr<const void>>>(
+          std::move(msg), std::move(keep));
+      executors_->Push(scheduler::Work{
+          rank_, Buffer::View(both->first.data(), both->first.size(), both)});
+    }
     return;
   }
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    inflight_[seq] = InFlight{target, true};
+    inflight_[seq] = InFlight{target, true, std::move(keep)};
   }
   Status st = transport_->Send(target, kTaskSubmit, std::move(msg));
   if (!st.ok()) {
@@ -140,7 +146,23 @@ void Runtime::OnResult(int source, const Buffer& msg) {
   uint64_t seq = 0;
   objects::ObjectValue value;
   bool placed = false;
-  Status st = DecodeResult(msg, &seq, &value);
+  store::Descriptor where;
+  bool stored = false;
+  Status st = DecodeResult(msg, &seq, &value, &where, &stored);
+  if (st.ok() && stored) {
+    // A same-node executor put the result into the store for us.
+    auto view = store_ ? store_->Adopt(where)
+                       : Result<Buffer>(Status(StatusCode::kMalformed, "no store on this rank"));
+    if (view.ok()) {
+      value.data = std::move(*view);
+    } else {
+      auto err = std::make_shared<objects::ObjectError>();
+      err->code = StatusCode::kObjectLost;
+      err->message = "the result's store location is invalid: " + view.status().message();
+      err->rank = source;
+      value.error = std::move(err);
+    }
+  }
   if (!st.ok()) {
     counters_.messages_malformed.fetch_add(1);
     RF_WARN("dropped a result from rank {}: {}", source, st.ToString());

@@ -36,4 +36,24 @@ uint64_t MalformedCount() {
 
 uint64_t OwnedObjectCount() { return runtime::Runtime::CurrentOrThrow().objects().size(); }
 
+StoreStats GetStoreStats() {
+  auto& rt = runtime::Runtime::CurrentOrThrow();
+  StoreStats s;
+  if (rt.store() != nullptr) {
+    s.capacity = rt.store()->capacity();
+    s.used = rt.store()->used();
+    s.live_blocks = rt.store()->live_blocks();
+  }
+  s.spilled = rt.counters().objects_spilled.load();
+  s.restored = rt.counters().objects_restored.load();
+  s.fetches_sent = rt.counters().fetches_sent.load();
+  s.fetches_served = rt.counters().fetches_served.load();
+  s.node = rt.NodeOf(rt.rank());
+  return s;
+}
+
+int NodeOfRank(int rank) { return runtime::Runtime::CurrentOrThrow().NodeOf(rank); }
+
+void DropFetchedCopies() { runtime::Runtime::CurrentOrThrow().DropFetchedCopies(); }
+
 }  // namespace rankflow::testing

@@ -20,4 +20,21 @@ uint64_t MalformedCount();
 /// Objects this rank owns right now (pending or ready).
 uint64_t OwnedObjectCount();
 
+/// This rank's view of its node's object store.
+struct StoreStats {
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint64_t live_blocks = 0;
+  uint64_t spilled = 0;   // objects this rank spilled so far
+  uint64_t restored = 0;
+  uint64_t fetches_sent = 0;
+  uint64_t fetches_served = 0;
+  int node = 0;
+};
+StoreStats GetStoreStats();
+/// Node of `rank` as this rank sees it.
+int NodeOfRank(int rank);
+/// Drops the copies this rank fetched from other ranks (its cache).
+void DropFetchedCopies();
+
 }  // namespace rankflow::testing

@@ -9,6 +9,7 @@ namespace rankflow::runtime {
 namespace {
 constexpr uint8_t kResultOk = 1;
 constexpr uint8_t kResultError = 2;
+constexpr uint8_t kResultStored = 3;
 }  // namespace
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
@@ -42,6 +43,10 @@ void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
   w.Put<int32_t>(rank);
   if (value.error == nullptr) {
     w.Put<uint8_t>(kResultOk);
+    // Pads the header to 18 bytes: behind the 6-byte frame header the value
+    // starts 8-byte aligned when the message lands at the start of a store block.
+    w.Put<uint32_t>(0);
+    w.Put<uint8_t>(0);
     w.PutBytes(value.data.data(), value.data.size());
   } else {
     w.Put<uint8_t>(kResultError);
@@ -52,15 +57,39 @@ void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
   }
 }
 
-Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out) {
+void EncodeStoredResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
+                        const store::Descriptor& where) {
+  ByteWriter w(out);
+  w.Put<uint64_t>(seq);
+  w.Put<int32_t>(rank);
+  w.Put<uint8_t>(kResultStored);
+  w.Put<uint64_t>(where.block);
+  w.Put<uint64_t>(where.data_off);
+  w.Put<uint64_t>(where.size);
+}
+
+Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
+                    store::Descriptor* stored, bool* is_stored) {
+  if (is_stored != nullptr) *is_stored = false;
   ByteReader r(msg.data(), msg.size());
   *seq = r.Get<uint64_t>();
   r.Get<int32_t>();
   uint8_t kind = r.Get<uint8_t>();
   if (!r.ok()) return {StatusCode::kMalformed, "result message does not parse"};
   if (kind == kResultOk) {
+    r.Get<uint32_t>();
+    r.Get<uint8_t>();
+    if (!r.ok()) return {StatusCode::kMalformed, "result message does not parse"};
     out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
     out->error = nullptr;
+    return Status::Ok();
+  }
+  if (kind == kResultStored && stored != nullptr && is_stored != nullptr) {
+    stored->block = r.Get<uint64_t>();
+    stored->data_off = r.Get<uint64_t>();
+    stored->size = r.Get<uint64_t>();
+    if (!r.ok() || r.remaining() != 0) return {StatusCode::kMalformed, "stored result does not parse"};
+    *is_stored = true;
     return Status::Ok();
   }
   if (kind != kResultError) return {StatusCode::kMalformed, "unknown result kind"};
@@ -69,7 +98,7 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out)
   err->rank = r.Get<int32_t>();
   err->message = std::string(r.GetString());
   err->task_name = std::string(r.GetString());
-  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kActorDied)) {
+  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kObjectLost)) {
     return {StatusCode::kMalformed, "result error does not parse"};
   }
   err->code = static_cast<StatusCode>(code);

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "objects/object_table.h"
 #include "rankflow/buffer.h"
+#include "store/node_store.h"
 
 namespace rankflow::runtime {
 
@@ -24,6 +25,11 @@ enum MessageKindId : uint16_t {
   kActorCreate = 4,
   kActorCall = 5,
   kActorKill = 6,
+  kObjectAddRef = 7,   // a borrower passed a reference on (runtime/object_wire.h)
+  kObjectRelease = 8,  // a borrowed reference is gone
+  kObjectFetch = 9,    // a non-owner asks for an object
+  kObjectData = 10,    // the answer: bytes, a store location, an error or a redirect
+  kObjectHave = 11,    // a rank on another node now holds a copy
 };
 
 /// A task as it travels to the rank that runs it.
@@ -44,6 +50,11 @@ Status DecodeTask(const Buffer& msg, TaskWire* out);
 /// A finished task's outcome as it travels back to the owner.
 void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
                   const objects::ObjectValue& value);
-Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out);
+/// A result already in the owner's node store (same node): its location.
+void EncodeStoredResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
+                        const store::Descriptor& where);
+/// `*stored` is set (and out->data left empty) for a stored result.
+Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
+                    store::Descriptor* stored = nullptr, bool* is_stored = nullptr);
 
 }  // namespace rankflow::runtime

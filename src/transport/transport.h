@@ -30,12 +30,20 @@ struct Incoming {
   Buffer data;
 };
 
+/// Memory a large incoming message may land in (e.g. the node's object store).
+struct RecvSpace {
+  uint8_t* data = nullptr;  // null: the transport allocates from the heap
+  std::shared_ptr<const void> owner;
+};
+
 struct Callbacks {
   std::function<void(Incoming&&)> on_message;
   /// A peer became unreachable (connection error); called once per peer.
   std::function<void(int rank, const Status& why)> on_peer_failure;
   /// Bytes arrived that were dropped (bad token, malformed framing, too large).
   std::function<void(int rank, const Status& why)> on_rejected;
+  /// Optional: where a rendezvous message of `bytes` (frame included) is received.
+  std::function<RecvSpace(size_t bytes)> allocate_large;
 };
 
 class Transport {
@@ -47,6 +55,14 @@ class Transport {
   /// Queues `payload` for `dest`. Returns an error if dest is unknown, dead,
   /// or the message exceeds the configured maximum.
   virtual Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) = 0;
+  /// Sends `head` followed by `body` as one message; a large body goes from
+  /// its own memory without a copy where the transport can (the receiver
+  /// sees one contiguous message). Keeps `body` alive until sent.
+  virtual Status SendWithBody(int dest, MessageKind kind, std::vector<uint8_t>&& head,
+                              const Buffer& body) {
+    head.insert(head.end(), body.data(), body.data() + body.size());
+    return Send(dest, kind, std::move(head));
+  }
   /// Delivers queued messages, then stops the progress thread and closes links.
   virtual void Stop() = 0;
 

@@ -33,11 +33,12 @@ struct UcxTransport::OutMsg {
   WireHeader header;
   std::vector<uint8_t> bytes;          // small frames, or the large frame's header
   std::vector<uint8_t> large;          // large payload (zero-copy), empty otherwise
+  Buffer body;                         // or a large payload borrowed from elsewhere
   ucp_dt_iov_t iov[2];
   UcxTransport* owner = nullptr;
   int dest = -1;
   bool sealed = false;                 // nothing may be appended (large or raw)
-  bool is_large() const { return !large.empty(); }
+  bool is_large() const { return !large.empty() || !body.empty(); }
 };
 
 struct UcxTransport::RecvSlot {
@@ -209,6 +210,32 @@ Status UcxTransport::Send(int dest, MessageKind kind, std::vector<uint8_t>&& pay
   return Status::Ok();
 }
 
+Status UcxTransport::SendWithBody(int dest, MessageKind kind, std::vector<uint8_t>&& head,
+                                  const Buffer& body) {
+  const size_t total = head.size() + body.size();
+  if (dest == rank_ || total < opts_.rndv_threshold || total > opts_.max_message) {
+    return Transport::SendWithBody(dest, kind, std::move(head), body);
+  }
+  if (dest < 0 || dest >= size_) return {StatusCode::kNotFound, "no rank " + std::to_string(dest)};
+  if (stopping_.load()) return {StatusCode::kShutdown, "transport stopping"};
+  auto m = std::make_unique<OutMsg>();
+  AppendFrame(m->bytes, kind, head.data(), head.size());
+  uint32_t len = static_cast<uint32_t>(total);
+  std::memcpy(m->bytes.data(), &len, sizeof(len));
+  m->body = body.Persist();
+  m->sealed = true;
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    if (peers_[dest]->dead) return {StatusCode::kRankDied, "rank " + std::to_string(dest) + " is gone"};
+    auto& q = outq_[dest];
+    if (q.empty()) dirty_.push_back(dest);
+    q.push_back(std::move(m));
+  }
+  pending_.store(true, std::memory_order_seq_cst);
+  Wake();
+  return Status::Ok();
+}
+
 Status UcxTransport::SendRawForTest(int dest, const WireHeader& header,
                                     std::vector<uint8_t>&& frames) {
   auto m = std::make_unique<OutMsg>();
@@ -300,7 +327,11 @@ void UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
     param.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE;
     param.datatype = ucp_dt_make_iov();
     msg->iov[0] = {msg->bytes.data(), msg->bytes.size()};
-    msg->iov[1] = {msg->large.data(), msg->large.size()};
+    if (msg->body.empty()) {
+      msg->iov[1] = {msg->large.data(), msg->large.size()};
+    } else {
+      msg->iov[1] = {const_cast<uint8_t*>(msg->body.data()), msg->body.size()};
+    }
     buffer = msg->iov;
     count = 2;
     param.flags = UCP_AM_SEND_FLAG_RNDV;
@@ -374,16 +405,22 @@ ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_len
     }
     return UCS_OK;
   }
-  auto storage = std::shared_ptr<uint8_t[]>(new uint8_t[length]);
+  RecvSpace space;
+  if (self->callbacks_.allocate_large) space = self->callbacks_.allocate_large(length);
+  if (space.data == nullptr) {
+    auto heap = std::shared_ptr<uint8_t[]>(new uint8_t[length]);
+    space = RecvSpace{heap.get(), heap};
+  }
+  uint8_t* storage = space.data;
   auto slot = std::make_shared<RecvSlot>();
-  slot->data = Buffer::View(storage.get(), length, storage);
+  slot->data = Buffer::View(storage, length, std::move(space.owner));
   peer.recv_order.push_back(slot);
   auto* ctx = new RecvContext{self, source, slot};
   ucp_request_param_t rp{};
   rp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
   rp.cb.recv_am = &UcxTransport::OnRecvDone;
   rp.user_data = ctx;
-  void* req = ucp_am_recv_data_nbx(self->worker_, data, storage.get(), length, &rp);
+  void* req = ucp_am_recv_data_nbx(self->worker_, data, storage, length, &rp);
   if (req == nullptr) {
     OnRecvDone(nullptr, UCS_OK, length, ctx);
   } else if (UCS_PTR_IS_ERR(req)) {

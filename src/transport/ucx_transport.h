@@ -44,6 +44,8 @@ class UcxTransport : public Transport {
 
   Status Start(Callbacks callbacks) override;
   Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) override;
+  Status SendWithBody(int dest, MessageKind kind, std::vector<uint8_t>&& head,
+                      const Buffer& body) override;
   void Stop() override;
   bool PollOnce() override;
   void BeginPolling() override;

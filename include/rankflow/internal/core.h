@@ -35,7 +35,7 @@ struct TaskOptions {
 };
 
 /// Argument encoding: each argument is [u8 tag][u32 length][bytes].
-enum class ArgTag : uint8_t { kValue = 1, kRef = 2 };
+enum class ArgTag : uint8_t { kValue = 1, kRef = 2, kStored = 3 };
 
 /// A task as the template layer hands it to the runtime.
 struct SubmitRequest {
@@ -48,6 +48,20 @@ struct SubmitRequest {
 
 std::shared_ptr<RefHandle> Submit(SubmitRequest&& request);
 std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes);
+
+/// Memory for an object filled in place (CreateArray), then sealed.
+struct WritableObject {
+  uint8_t* data = nullptr;
+  uint64_t size = 0;
+  std::shared_ptr<const void> keep;  // the store block (or heap bytes) behind `data`
+};
+WritableObject CreateObject(uint64_t bytes);
+std::shared_ptr<RefHandle> SealObject(WritableObject&& object);
+/// Objects of at least this many bytes live in the node's shared store.
+uint64_t InlineLimit();
+/// Serialization of ObjectRefs nested in values (borrowed references).
+ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle);
+std::shared_ptr<RefHandle> ImportRef(const ObjectId& id);
 /// Blocks until ready; timeout_ms < 0 waits forever. Throws rankflow::Error.
 /// An object that holds no value (void task) returns an empty Buffer.
 Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms);
