@@ -92,16 +92,17 @@ std::vector<std::pair<uint64_t, ObjectValue>> ObjectTable::ReadyByAge() const {
   return out;
 }
 
-void ObjectTable::Release(uint64_t seq) {
+bool ObjectTable::Release(uint64_t seq) {
   Entry dead;  // destroyed outside the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(seq);
-    if (it == entries_.end()) return;
-    if (--it->second.refs > 0) return;
+    if (it == entries_.end()) return false;
+    if (--it->second.refs > 0) return false;
     dead = std::move(it->second);
     entries_.erase(it);
   }
+  return true;
 }
 
 void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {

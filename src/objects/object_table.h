@@ -65,7 +65,8 @@ class ObjectTable : public RefSink {
   void Complete(uint64_t seq, ObjectValue value);
   /// False if the object is gone.
   bool AddRef(uint64_t seq);
-  void Release(uint64_t seq);
+  /// Drops one reference; true if that freed the object.
+  bool Release(uint64_t seq);
   void ReleaseRef(const internal::ObjectId& id) override { Release(id.seq); }
   /// Swaps a ready object's value if it still holds exactly `expected`'s
   /// bytes (spilling and restoring). Returns false if not.

@@ -89,6 +89,15 @@ void Runtime::SendFetch(const internal::ObjectId& id, int to, bool direct) {
   counters_.fetches_sent.fetch_add(1, std::memory_order_relaxed);
   Status st = transport_ ? transport_->Send(to, kObjectFetch, std::move(msg))
                          : Status(StatusCode::kNotFound, "no transport");
+  if (!st.ok() && to != static_cast<int>(id.owner)) {
+    {
+      std::lock_guard<std::mutex> lock(fetch_mu_);
+      auto it = fetches_.find({id.owner, id.seq});
+      if (it != fetches_.end() && !it->second->done) it->second->asked = static_cast<int>(id.owner);
+    }
+    SendFetch(id, static_cast<int>(id.owner), true);
+    return;
+  }
   if (!st.ok()) {
     FinishFetch(id, ErrorValue(StatusCode::kObjectLost, "object " + id.ToString() +
                                                             " cannot be fetched from rank " +
@@ -249,7 +258,11 @@ void Runtime::OnObjectMessage(int source, uint16_t kind, const Buffer& msg) {
   if (kind == kObjectAddRef) {
     objects_->AddRef(seq);
   } else if (kind == kObjectRelease) {
-    objects_->Release(seq);
+    if (objects_->Release(seq)) {
+      std::lock_guard<std::mutex> lock(holders_mu_);
+      holders_.erase(seq);
+      serve_turn_.erase(seq);
+    }
   } else if (kind == kObjectHave) {
     std::lock_guard<std::mutex> lock(holders_mu_);
     auto& h = holders_[seq];
@@ -271,11 +284,28 @@ void Runtime::OnFetch(int source, const Buffer& msg) {
     });
     return;
   }
-  // A copy held here on the owner's behalf.
+  // A copy held here on the owner's behalf, or one on its way here (then
+  // the reader is answered when it arrives).
   objects::ObjectValue v;
   {
     std::lock_guard<std::mutex> lock(fetch_mu_);
     auto it = fetches_.find({f.owner, f.seq});
+    if (it != fetches_.end() && !it->second->done) {
+      it->second->then.push_back([this, source, f](const objects::ObjectValue& got) {
+        if (got.error) {
+          std::vector<uint8_t> out;
+          DataWire d;
+          d.owner = f.owner;
+          d.seq = f.seq;
+          d.form = DataForm::kMiss;
+          EncodeDataHeader(out, d);
+          (void)transport_->Send(source, kObjectData, std::move(out));
+          return;
+        }
+        Serve(source, f.owner, f.seq, got, true);
+      });
+      return;
+    }
     if (it != fetches_.end() && it->second->done && !it->second->value.error) {
       v = it->second->value;
       it->second->last_use = ++fetch_tick_;
@@ -360,6 +390,13 @@ void Runtime::Serve(int dest, uint32_t owner, uint64_t seq, objects::ObjectValue
   if (d.has_checksum) d.checksum = Checksum64(data.data(), data.size());
   EncodeDataHeader(out, d);
   Status st = transport_->SendWithBody(dest, kObjectData, std::move(out), data);
+  if (st.ok() && large && static_cast<int>(owner) == rank_) {
+    // `dest` will hold a copy: later readers may be sent there (it answers
+    // them once its copy has arrived).
+    std::lock_guard<std::mutex> lock(holders_mu_);
+    auto& h = holders_[seq];
+    if (std::find(h.begin(), h.end(), dest) == h.end()) h.push_back(dest);
+  }
   if (!st.ok()) {
     std::vector<uint8_t> err;
     DataWire e;
@@ -430,7 +467,8 @@ void Runtime::OnData(int source, const Buffer& msg) {
       store::Descriptor where;
       const bool held = store_ && store_->Describe(data, &where);
       FinishFetch(id, objects::ObjectValue{data, nullptr, nullptr});
-      if (held && static_cast<int>(d.owner) != rank_) {
+      if (held && source != static_cast<int>(d.owner)) {
+        // Got it from another holder: tell the owner there is one more copy.
         std::vector<uint8_t> have;
         EncodeObjectSeq(have, d.seq);
         (void)transport_->Send(static_cast<int>(d.owner), kObjectHave, std::move(have));

@@ -28,13 +28,13 @@ int64_t NowUs() {
 }  // namespace
 
 // One queued network message: coalesced small frames, or one large payload
-// sent zero-copy behind its frame header (an iov of two entries).
+// sent zero-copy by rendezvous, its frame header riding in the AM header.
 struct UcxTransport::OutMsg {
   WireHeader header;
   std::vector<uint8_t> bytes;          // small frames, or the large frame's header
   std::vector<uint8_t> large;          // large payload (zero-copy), empty otherwise
+  std::vector<uint8_t> am_header;      // large: WireHeader + `bytes` (the prefix)
   Buffer body;                         // or a large payload borrowed from elsewhere
-  ucp_dt_iov_t iov[2];
   UcxTransport* owner = nullptr;
   int dest = -1;
   bool sealed = false;                 // nothing may be appended (large or raw)
@@ -59,7 +59,14 @@ struct RecvContext {
   UcxTransport* owner;
   int source;
   std::shared_ptr<void> slot;
+  size_t expected;  // bytes UCX delivers (the message minus its prefix)
 };
+
+// A large message travels as one contiguous buffer (UCX's zero-copy
+// rendezvous needs a contiguous datatype); its first bytes (the frame header
+// and the runtime's own header) ride in the active message's header after
+// the WireHeader, and the receiver puts them back in front of the data.
+constexpr size_t kMaxPrefix = 256;
 
 UcxTransport::UcxTransport(int rank, int size, const UcxOptions& opts)
     : rank_(rank), size_(size), opts_(opts), outq_(size) {}
@@ -321,24 +328,28 @@ void UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
                        UCP_OP_ATTR_FIELD_FLAGS;
   param.cb.send = &UcxTransport::OnSendDone;
   param.user_data = msg.get();
+  const void* am_header = &msg->header;
+  size_t am_header_size = sizeof(WireHeader);
   const void* buffer = msg->bytes.data();
   size_t count = msg->bytes.size();
   if (msg->is_large()) {
-    param.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE;
-    param.datatype = ucp_dt_make_iov();
-    msg->iov[0] = {msg->bytes.data(), msg->bytes.size()};
+    msg->am_header.resize(sizeof(WireHeader) + msg->bytes.size());
+    std::memcpy(msg->am_header.data(), &msg->header, sizeof(WireHeader));
+    std::memcpy(msg->am_header.data() + sizeof(WireHeader), msg->bytes.data(), msg->bytes.size());
+    am_header = msg->am_header.data();
+    am_header_size = msg->am_header.size();
     if (msg->body.empty()) {
-      msg->iov[1] = {msg->large.data(), msg->large.size()};
+      buffer = msg->large.data();
+      count = msg->large.size();
     } else {
-      msg->iov[1] = {const_cast<uint8_t*>(msg->body.data()), msg->body.size()};
+      buffer = msg->body.data();
+      count = msg->body.size();
     }
-    buffer = msg->iov;
-    count = 2;
     param.flags = UCP_AM_SEND_FLAG_RNDV;
   } else {
     param.flags = 0;
   }
-  void* req = ucp_am_send_nbx(ep, kAmId, &msg->header, sizeof(WireHeader), buffer, count, &param);
+  void* req = ucp_am_send_nbx(ep, kAmId, am_header, am_header_size, buffer, count, &param);
   if (req == nullptr) return;  // completed in place; msg freed here
   if (UCS_PTR_IS_ERR(req)) {
     FailPeer(dest, FromUcs(UCS_PTR_STATUS(req), "send to rank " + std::to_string(dest)));
@@ -376,8 +387,12 @@ ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_len
                                 size_t length, const ucp_am_recv_param_t* param) {
   auto* self = static_cast<UcxTransport*>(arg);
   int source = -1;
-  Status st = CheckHeader(header, header_length, self->opts_.token, self->size_, &source);
+  const size_t prefix = header_length > sizeof(WireHeader) ? header_length - sizeof(WireHeader) : 0;
+  Status st = CheckHeader(header, header_length - prefix, self->opts_.token, self->size_, &source);
   const bool rndv = (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV) != 0;
+  if (st.ok() && prefix > 0 && (!rndv || prefix > kMaxPrefix)) {
+    st = {StatusCode::kMalformed, "header of " + std::to_string(header_length) + " bytes"};
+  }
   // A network message is one large frame or a batch of small ones; each frame
   // is checked against max_message when it is parsed. This bound only stops
   // a peer from making us allocate far more than any legal message needs.
@@ -405,22 +420,26 @@ ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_len
     }
     return UCS_OK;
   }
+  const size_t total = prefix + length;
   RecvSpace space;
-  if (self->callbacks_.allocate_large) space = self->callbacks_.allocate_large(length);
+  if (self->callbacks_.allocate_large) space = self->callbacks_.allocate_large(total);
   if (space.data == nullptr) {
-    auto heap = std::shared_ptr<uint8_t[]>(new uint8_t[length]);
+    auto heap = std::shared_ptr<uint8_t[]>(new uint8_t[total]);
     space = RecvSpace{heap.get(), heap};
   }
   uint8_t* storage = space.data;
+  if (prefix > 0) {
+    std::memcpy(storage, static_cast<const uint8_t*>(header) + sizeof(WireHeader), prefix);
+  }
   auto slot = std::make_shared<RecvSlot>();
-  slot->data = Buffer::View(storage, length, std::move(space.owner));
+  slot->data = Buffer::View(storage, total, std::move(space.owner));
   peer.recv_order.push_back(slot);
-  auto* ctx = new RecvContext{self, source, slot};
+  auto* ctx = new RecvContext{self, source, slot, length};
   ucp_request_param_t rp{};
   rp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
   rp.cb.recv_am = &UcxTransport::OnRecvDone;
   rp.user_data = ctx;
-  void* req = ucp_am_recv_data_nbx(self->worker_, data, storage, length, &rp);
+  void* req = ucp_am_recv_data_nbx(self->worker_, data, storage + prefix, length, &rp);
   if (req == nullptr) {
     OnRecvDone(nullptr, UCS_OK, length, ctx);
   } else if (UCS_PTR_IS_ERR(req)) {
@@ -434,9 +453,10 @@ void UcxTransport::OnRecvDone(void* request, ucs_status_t status, size_t length,
   auto slot = std::static_pointer_cast<RecvSlot>(ctx->slot);
   UcxTransport* self = ctx->owner;
   int source = ctx->source;
+  const size_t expected = ctx->expected;
   delete ctx;
   if (request != nullptr) ucp_request_free(request);
-  if (status != UCS_OK || length != slot->data.size()) {
+  if (status != UCS_OK || length != expected) {
     if (self->callbacks_.on_rejected) {
       self->callbacks_.on_rejected(source, FromUcs(status, "rendezvous receive failed"));
     }
