@@ -199,9 +199,9 @@ run_rl_hetjob
 
 # The multi-rank test binary across both virtual nodes (as ctest runs it under mpirun).
 RANKFLOW_MAX_MESSAGE_BYTES=4M run_srun core.srun.N2n4 all_passed -N2 -n4 "$BUILD/tests/integration/rankflow_core_test"
-# The object store across both nodes: RANKFLOW_RANKS_PER_NODE=2 matches
-# srun's block distribution, so objects cross between the nodes over UCX.
-RANKFLOW_STORE_BYTES=16M RANKFLOW_RANKS_PER_NODE=2 RANKFLOW_CHECKSUM=1 RANKFLOW_MAX_MESSAGE_BYTES=4M \
+# The object store across both nodes: one store per Slurm node, objects
+# cross between them over UCX (with checksums).
+RANKFLOW_STORE_BYTES=16M RANKFLOW_CHECKSUM=1 RANKFLOW_MAX_MESSAGE_BYTES=4M \
   run_srun objects.srun.N2n4 all_passed -N2 -n4 "$BUILD/tests/integration/rankflow_object_test"
 # A rank killed mid-job: rankflow finalizes MPI after start-up, so with -K0 the
 # survivors go on and the driver's test passes.
