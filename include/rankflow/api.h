@@ -54,6 +54,7 @@ ObjectRef<std::decay_t<T>> Put(T&& value) {
       return ObjectRef<V>(internal::SealObject(std::move(object)));
     }
   }
+  internal::BeginExportCapture();  // references inside `value` belong to the new object
   return ObjectRef<V>(internal::PutBytes(Encode<V>(value)));
 }
 
@@ -62,14 +63,14 @@ ObjectRef<std::decay_t<T>> Put(T&& value) {
 template <typename T>
 std::shared_ptr<T> Get(const ObjectRef<T>& ref) {
   Buffer b = internal::GetBytes(*ref.handle(), -1);
-  return std::make_shared<T>(Decode<T>(b));
+  return std::make_shared<T>(internal::DecodeStored<T>(b));
 }
 
 /// As Get(ref), but throws TimeoutError after `timeout_ms` milliseconds.
 template <typename T>
 std::shared_ptr<T> Get(const ObjectRef<T>& ref, int64_t timeout_ms) {
   Buffer b = internal::GetBytes(*ref.handle(), timeout_ms);
-  return std::make_shared<T>(Decode<T>(b));
+  return std::make_shared<T>(internal::DecodeStored<T>(b));
 }
 
 /// Waits for a task without a result (void function); rethrows its error.

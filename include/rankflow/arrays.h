@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstring>
+#include <cstdint>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -65,9 +67,7 @@ class ArrayBuilder {
   static_assert(kArrayElement<E>, "ArrayBuilder<E> needs a trivially copyable E aligned to <= 8");
 
  public:
-  explicit ArrayBuilder(size_t n)
-      : object_(internal::CreateObject(sizeof(uint64_t) + static_cast<uint64_t>(n) * sizeof(E))),
-        size_(n) {
+  explicit ArrayBuilder(size_t n) : object_(internal::CreateObject(Bytes(n))), size_(n) {
     const uint64_t len = n;
     std::memcpy(object_.data, &len, sizeof(len));
   }
@@ -83,6 +83,13 @@ class ArrayBuilder {
   }
 
  private:
+  static uint64_t Bytes(size_t n) {
+    if (n > (UINT64_MAX - sizeof(uint64_t)) / sizeof(E)) {
+      throw Error(ErrorCode::kTooLarge, "CreateArray: " + std::to_string(n) + " elements overflow");
+    }
+    return sizeof(uint64_t) + static_cast<uint64_t>(n) * sizeof(E);
+  }
+
   internal::WritableObject object_;
   size_t size_;
 };

@@ -131,6 +131,14 @@ T Decode(const Buffer& b) {
   return Decode<T>(b.data(), b.size());
 }
 
+namespace internal {
+template <typename T>
+T DecodeStored(const Buffer& b) {
+  ImportOwnGuard own;
+  return Decode<T>(b);
+}
+}  // namespace internal
+
 /// ObjectRefs inside values (a vector of refs, a struct holding one) travel
 /// as borrowed references: the owner counts every copy that left, and the
 /// object lives until the last one, on any rank, is gone.

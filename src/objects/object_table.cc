@@ -18,13 +18,14 @@ uint64_t ObjectTable::CreatePending() {
   return seq;
 }
 
-uint64_t ObjectTable::CreateReady(Buffer data) {
+uint64_t ObjectTable::CreateReady(Buffer data, std::shared_ptr<const ContainedRefs> contained) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t seq = next_seq_++;
   Entry e;
   e.done = true;
   e.last_read = ++tick_;
   e.value.data = std::move(data);
+  e.value.contained = std::move(contained);
   entries_.emplace(seq, std::move(e));
   return seq;
 }
@@ -71,6 +72,7 @@ bool ObjectTable::ReplaceValue(uint64_t seq, const uint8_t* expected_data,
     return false;
   }
   old = std::move(it->second.value);
+  if (!replacement.contained) replacement.contained = old.contained;  // still inside
   it->second.value = std::move(replacement);
   return true;
 }

@@ -38,11 +38,22 @@ struct SpillFile {
   ~SpillFile();  // removes the file
 };
 
+/// References serialized inside an object's value: the object holds one
+/// count on each until it is freed (then `release` gives them back).
+struct ContainedRefs {
+  std::vector<internal::ObjectId> ids;
+  std::function<void(const std::vector<internal::ObjectId>&)> release;
+  ~ContainedRefs() {
+    if (release) release(ids);
+  }
+};
+
 /// A completed object: a value (in memory or spilled) or an error.
 struct ObjectValue {
   Buffer data;
   std::shared_ptr<const ObjectError> error;  // null when ok
   std::shared_ptr<const SpillFile> spilled;  // set when `data` is on disk
+  std::shared_ptr<const ContainedRefs> contained;  // references inside `data`
 };
 
 /// Where an ObjectRef's last copy reports that it is gone.
@@ -59,7 +70,7 @@ class ObjectTable : public RefSink {
   /// A new pending object with one reference. Returns its sequence number.
   uint64_t CreatePending();
   /// A new ready object with one reference.
-  uint64_t CreateReady(Buffer data);
+  uint64_t CreateReady(Buffer data, std::shared_ptr<const ContainedRefs> contained = nullptr);
 
   /// Completes an object; ignored if it was already freed or completed.
   void Complete(uint64_t seq, ObjectValue value);

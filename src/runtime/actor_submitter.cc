@@ -57,6 +57,7 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
                                        std::vector<uint8_t>&& args,
                                        std::vector<std::shared_ptr<internal::RefHandle>>&& refs) {
   if (options.max_concurrency < 1) Throw(StatusCode::kInvalidArgument, "SetMaxConcurrency needs n >= 1");
+  if (!args.empty()) TakeExports();  // adopted by the factory's one decode
   std::vector<uint8_t> resolved;
   if (!refs.empty()) {
     // Creation is rare: wait for ObjectRef arguments here.
@@ -105,6 +106,7 @@ std::shared_ptr<internal::RefHandle> Runtime::CallActor(
     const internal::ActorId& actor, const std::string* method, const std::string& display,
     uint32_t num_args, std::vector<uint8_t>&& args,
     std::vector<std::shared_ptr<internal::RefHandle>>&& refs) {
+  if (!args.empty()) TakeExports();  // adopted by the call's one decode
   uint64_t seq = objects_->CreatePending();
   auto handle = std::make_shared<internal::RefHandle>(
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);

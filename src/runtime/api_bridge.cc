@@ -24,12 +24,16 @@ Buffer ArgReader::NextBytes(const Buffer& owner) {
   uint32_t len;
   std::memcpy(&len, p_ + 1, sizeof(len));
   const bool known = tag == static_cast<uint8_t>(ArgTag::kValue) ||
+                     tag == static_cast<uint8_t>(ArgTag::kResolved) ||
                      (tag == static_cast<uint8_t>(ArgTag::kStored) && len == 16);
   if (!known || len > static_cast<size_t>(end_ - p_ - 5)) {
     throw Error(ErrorCode::kTypeMismatch, "argument bytes are malformed");
   }
   const uint8_t* start = p_ + 5;
   p_ = start + len;
+  // A value the submitter encoded carries counts for its references (adopted
+  // by the one decode); one copied from a stored object does not.
+  runtime::SetImportOwn(tag != static_cast<uint8_t>(ArgTag::kValue));
   if (tag == static_cast<uint8_t>(ArgTag::kStored)) {
     // An object in this node's store, held by its owner until the task ends.
     uint64_t off, size;
@@ -81,6 +85,11 @@ std::shared_ptr<RefHandle> SealObject(WritableObject&& object) {
 }
 
 uint64_t InlineLimit() { return runtime::Runtime::CurrentOrThrow().inline_bytes(); }
+
+void BeginExportCapture() { runtime::TakeExports(); }
+
+ImportOwnGuard::ImportOwnGuard() : previous_(runtime::SetImportOwn(true)) {}
+ImportOwnGuard::~ImportOwnGuard() { runtime::SetImportOwn(previous_); }
 
 ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle) {
   return runtime::Runtime::CurrentOrThrow().ExportRef(handle);

@@ -59,7 +59,8 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
       internal::PatchArgLength(out, at);
       keep->push_back(v.data);  // the owner holds the block until the task ends
     } else {
-      internal::AppendArgHeader(out, internal::ArgTag::kValue, 0, &at);
+      // Copied from a stored object: its references are not the message's to adopt.
+      internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
       out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
       internal::PatchArgLength(out, at);
     }

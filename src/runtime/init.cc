@@ -95,6 +95,7 @@ void Init() {
 
     transport::UcxOptions opts;
     opts.max_message = config.max_message_bytes;
+    opts.max_body = bootstrap::StoreCapacity(config);
     opts.rndv_threshold = config.rndv_threshold;
     opts.spin_us = config.spin_us;
     opts.token = boot.token;

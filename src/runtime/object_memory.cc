@@ -52,7 +52,8 @@ std::shared_ptr<internal::RefHandle> Runtime::Put(std::vector<uint8_t>&& bytes) 
   } else {
     data = Buffer::FromVector(std::move(bytes));
   }
-  uint64_t seq = objects_->CreateReady(std::move(data));
+  auto contained = MakeContained(TakeExports());
+  uint64_t seq = objects_->CreateReady(std::move(data), std::move(contained));
   return std::make_shared<internal::RefHandle>(
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
 }

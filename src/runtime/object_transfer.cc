@@ -43,6 +43,40 @@ objects::ObjectValue ErrorValue(StatusCode code, std::string message) {
 }
 }  // namespace
 
+namespace {
+thread_local std::vector<internal::ObjectId> tls_exports;
+thread_local bool tls_import_own = false;
+}  // namespace
+
+bool SetImportOwn(bool own) {
+  bool was = tls_import_own;
+  tls_import_own = own;
+  return was;
+}
+
+std::vector<internal::ObjectId> TakeExports() {
+  std::vector<internal::ObjectId> out;
+  out.swap(tls_exports);
+  return out;
+}
+
+std::shared_ptr<const objects::ContainedRefs> Runtime::MakeContained(
+    std::vector<internal::ObjectId> ids) {
+  if (ids.empty()) return nullptr;
+  auto c = std::make_shared<objects::ContainedRefs>();
+  c->ids = std::move(ids);
+  std::weak_ptr<objects::RefSink> local = objects_;
+  std::weak_ptr<objects::RefSink> remote = borrow_sink_;
+  const uint32_t self = static_cast<uint32_t>(rank_);
+  c->release = [local, remote, self](const std::vector<internal::ObjectId>& ids) {
+    for (const auto& id : ids) {
+      auto sink = (id.owner == self ? local : remote).lock();
+      if (sink) sink->ReleaseRef(id);
+    }
+  };
+  return c;
+}
+
 void Runtime::InitObjectTransfer() { borrow_sink_ = std::make_shared<BorrowSink>(this); }
 
 internal::ObjectId Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>& handle) {
@@ -57,16 +91,27 @@ internal::ObjectId Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>
     Status st = transport_->Send(static_cast<int>(id.owner), kObjectAddRef, std::move(msg));
     if (!st.ok()) RF_WARN("borrowing object {}: {}", id.ToString(), st.ToString());
   }
+  tls_exports.push_back(id);
   return id;
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::ImportRef(const internal::ObjectId& id) {
   if (id.seq == 0) return nullptr;
-  if (static_cast<int>(id.owner) == rank_) {
-    return std::make_shared<internal::RefHandle>(id, objects_);  // adopts the exported count
-  }
   if (id.owner >= static_cast<uint32_t>(size_)) {
     throw Error(ErrorCode::kMalformed, "object reference " + id.ToString() + " names no rank of this job");
+  }
+  if (tls_import_own) {
+    // Decoding a stored object: it keeps its counts; this copy takes one.
+    if (static_cast<int>(id.owner) == rank_) {
+      objects_->AddRef(id.seq);
+    } else if (transport_) {
+      std::vector<uint8_t> msg;
+      EncodeObjectSeq(msg, id.seq);
+      (void)transport_->Send(static_cast<int>(id.owner), kObjectAddRef, std::move(msg));
+    }
+  }
+  if (static_cast<int>(id.owner) == rank_) {
+    return std::make_shared<internal::RefHandle>(id, objects_);
   }
   return std::make_shared<internal::RefHandle>(id, borrow_sink_);
 }
@@ -290,7 +335,7 @@ void Runtime::OnFetch(int source, const Buffer& msg) {
   {
     std::lock_guard<std::mutex> lock(fetch_mu_);
     auto it = fetches_.find({f.owner, f.seq});
-    if (it != fetches_.end() && !it->second->done) {
+    if (it != fetches_.end() && !it->second->done && it->second->asked == static_cast<int>(f.owner)) {
       it->second->then.push_back([this, source, f](const objects::ObjectValue& got) {
         if (got.error) {
           std::vector<uint8_t> out;
@@ -354,9 +399,18 @@ void Runtime::Serve(int dest, uint32_t owner, uint64_t seq, objects::ObjectValue
     d.stored = where;
     EncodeDataHeader(out, d);
     Status st = transport_->Send(dest, kObjectData, std::move(out));
-    if (!st.ok()) RF_WARN("object {}:{} to rank {}: {}", owner, seq, dest, st.ToString());
+    if (!st.ok()) {
+      store_->Release(where);
+      RF_WARN("object {}:{} to rank {}: {}", owner, seq, dest, st.ToString());
+    }
     counters_.fetches_served.fetch_add(1, std::memory_order_relaxed);
     return;
+  }
+  if (large && static_cast<int>(owner) == rank_) {
+    // A rank that asks holds no copy (any more).
+    std::lock_guard<std::mutex> lock(holders_mu_);
+    auto it = holders_.find(seq);
+    if (it != holders_.end()) it->second.erase(std::remove(it->second.begin(), it->second.end(), dest), it->second.end());
   }
   if (large && !direct && static_cast<int>(owner) == rank_) {
     // Spread readers over the copies: one on the reader's node if there is

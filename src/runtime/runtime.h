@@ -33,6 +33,12 @@
 
 namespace rankflow::runtime {
 
+/// This thread's serialized-reference bookkeeping (object_transfer.cc).
+/// Sets whether imports take their own counts; returns the previous setting.
+bool SetImportOwn(bool own);
+/// The references this thread exported since the last call.
+std::vector<internal::ObjectId> TakeExports();
+
 /// Everything a Runtime needs, decided by bootstrap.
 struct RuntimeDeps {
   RuntimeConfig config;
@@ -91,6 +97,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   internal::ObjectId ExportRef(const std::shared_ptr<internal::RefHandle>& handle);
   /// A serialized reference arrived: a handle that releases it when gone.
   std::shared_ptr<internal::RefHandle> ImportRef(const internal::ObjectId& id);
+  /// Holds one count on each of `ids` for a stored object; null if empty.
+  std::shared_ptr<const objects::ContainedRefs> MakeContained(std::vector<internal::ObjectId> ids);
   /// A view of bytes in this node's store named by an argument descriptor.
   Buffer StoredArgument(uint64_t data_off, uint64_t size);
   store::NodeStore* store() { return store_.get(); }

@@ -47,7 +47,9 @@ void Runtime::RunTask(scheduler::Work& work) {
     std::vector<uint8_t> out;
     try {
       internal::ArgReader reader(task.args.data(), task.args.size());
+      TakeExports();  // what the result's encoding exports belongs to the result
       fn->thunk(fn->fn, reader, task.args, out);
+      SetImportOwn(false);
       value.data = Buffer::FromVector(std::move(out));
     } catch (const Error& e) {
       // Arguments that do not decode are a type mismatch; any other rankflow
@@ -67,28 +69,40 @@ void Runtime::RunTask(scheduler::Work& work) {
 
 void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value,
                             bool placed) {
+  // References the result's encoding exported (on this thread): the result
+  // object holds them until it is freed.
+  std::vector<internal::ObjectId> contained = TakeExports();
+  if (value.error) contained.clear();
   if (static_cast<int>(owner) == rank_) {
     if (placed) placement_.OnFinished(rank_);
+    value.contained = MakeContained(std::move(contained));
     objects_->Complete(seq, std::move(value));
     return;
   }
   std::vector<uint8_t> msg;
   Buffer in_store;
   store::Descriptor where;
-  if (!value.error && SameNode(static_cast<int>(owner)) && CopyIntoStore(value.data, &in_store) &&
-      store_->Describe(in_store, &where)) {
+  if (!value.error && contained.empty() && SameNode(static_cast<int>(owner)) &&
+      CopyIntoStore(value.data, &in_store) && store_->Describe(in_store, &where)) {
     // Same node: the owner adopts a reference to the result in the store.
     store_->AddRef(where);
     EncodeStoredResult(msg, seq, rank_, where);
   } else {
-    EncodeResult(msg, seq, rank_, value);
+    where.size = 0;
+    EncodeResult(msg, seq, rank_, value, &contained);
   }
   Status st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+  bool delivered = st.ok();
   if (st.code() == StatusCode::kTooLarge) {
     msg.clear();
     EncodeResult(msg, seq, rank_,
                  ErrorValue(StatusCode::kTooLarge, "result: " + st.message(), "", rank_));
     st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+  }
+  if (!delivered) {
+    // Nobody will hold what the result pointed at: give it back.
+    if (where.size > 0) store_->Release(where);
+    MakeContained(std::move(contained));
   }
   if (!st.ok()) RF_WARN("result for object {} to rank {}: {}", seq, owner, st.ToString());
 }

@@ -22,6 +22,8 @@ struct Runtime::PendingTask {
 };
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& req) {
+  // References inside the arguments travel with the message; its one decode adopts them.
+  if (!req.args.empty()) TakeExports();
   uint64_t seq = objects_->CreatePending();
   auto handle = std::make_shared<internal::RefHandle>(
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
@@ -148,7 +150,12 @@ void Runtime::OnResult(int source, const Buffer& msg) {
   bool placed = false;
   store::Descriptor where;
   bool stored = false;
-  Status st = DecodeResult(msg, &seq, &value, &where, &stored);
+  std::vector<internal::ObjectId> contained;
+  Status st = DecodeResult(msg, &seq, &value, &where, &stored, &contained);
+  for (const auto& id : contained) {
+    if (id.owner >= static_cast<uint32_t>(size_)) st = Status(StatusCode::kMalformed, "bad reference");
+  }
+  if (st.ok()) value.contained = MakeContained(std::move(contained));
   if (st.ok() && stored) {
     // A same-node executor put the result into the store for us.
     auto view = store_ ? store_->Adopt(where)

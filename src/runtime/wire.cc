@@ -10,6 +10,8 @@ namespace {
 constexpr uint8_t kResultOk = 1;
 constexpr uint8_t kResultError = 2;
 constexpr uint8_t kResultStored = 3;
+constexpr uint8_t kResultOkWithRefs = 4;
+constexpr uint32_t kMaxContained = 1u << 20;
 }  // namespace
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
@@ -37,7 +39,23 @@ Status DecodeTask(const Buffer& msg, TaskWire* out) {
 }
 
 void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
-                  const objects::ObjectValue& value) {
+                  const objects::ObjectValue& value,
+                  const std::vector<internal::ObjectId>* contained) {
+  if (value.error == nullptr && contained != nullptr && !contained->empty()) {
+    ByteWriter w(out);
+    w.Put<uint64_t>(seq);
+    w.Put<int32_t>(rank);
+    w.Put<uint8_t>(kResultOkWithRefs);
+    w.Put<uint32_t>(static_cast<uint32_t>(contained->size()));
+    for (const auto& id : *contained) {
+      w.Put<uint32_t>(id.owner);
+      w.Put<uint64_t>(id.seq);
+    }
+    const size_t header = 17 + 12 * contained->size();
+    for (size_t pad = (8 - (6 + header) % 8) % 8; pad > 0; --pad) w.Put<uint8_t>(0);
+    w.PutBytes(value.data.data(), value.data.size());
+    return;
+  }
   ByteWriter w(out);
   w.Put<uint64_t>(seq);
   w.Put<int32_t>(rank);
@@ -69,7 +87,8 @@ void EncodeStoredResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
 }
 
 Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
-                    store::Descriptor* stored, bool* is_stored) {
+                    store::Descriptor* stored, bool* is_stored,
+                    std::vector<internal::ObjectId>* contained) {
   if (is_stored != nullptr) *is_stored = false;
   ByteReader r(msg.data(), msg.size());
   *seq = r.Get<uint64_t>();
@@ -80,6 +99,23 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
     r.Get<uint32_t>();
     r.Get<uint8_t>();
     if (!r.ok()) return {StatusCode::kMalformed, "result message does not parse"};
+    out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
+    out->error = nullptr;
+    return Status::Ok();
+  }
+  if (kind == kResultOkWithRefs) {
+    uint32_t n = r.Get<uint32_t>();
+    if (!r.ok() || n == 0 || n > kMaxContained || r.remaining() < 12ull * n) {
+      return {StatusCode::kMalformed, "result references do not parse"};
+    }
+    std::vector<internal::ObjectId> ids(n);
+    for (auto& id : ids) {
+      id.owner = r.Get<uint32_t>();
+      id.seq = r.Get<uint64_t>();
+    }
+    r.Skip((8 - (6 + 17 + 12 * static_cast<size_t>(n)) % 8) % 8);
+    if (!r.ok()) return {StatusCode::kMalformed, "result references do not parse"};
+    if (contained != nullptr) *contained = std::move(ids);
     out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
     out->error = nullptr;
     return Status::Ok();

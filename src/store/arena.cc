@@ -184,12 +184,13 @@ void Arena::Free(uint64_t off) {
 }
 
 bool Arena::IsLiveBlock(uint64_t block) const {
-  if (block < kHeaderBytes || block % kAlign != 0 || block + kBlockHeader > header()->end) {
+  const uint64_t end = header()->end;
+  if (block < kHeaderBytes || block % kAlign != 0 || block > end - kBlockHeader) {
     return false;
   }
   const Block* b = At(block);
   return b->magic == kBlockMagic && !b->is_free && b->size >= kBlockHeader &&
-         block + b->size <= header()->end;
+         b->size <= end - block;
 }
 
 uint64_t Arena::DataCapacity(uint64_t block) const { return At(block)->size - kBlockHeader; }

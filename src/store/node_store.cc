@@ -62,9 +62,11 @@ bool NodeStore::Describe(const Buffer& b, Descriptor* out) const {
 void NodeStore::AddRef(const Descriptor& d) { arena_.Ref(d.block); }
 
 Result<Buffer> NodeStore::Adopt(const Descriptor& d) {
-  if (!arena_.IsLiveBlock(d.block) || d.data_off < d.block + Arena::kBlockHeader ||
-      d.size > arena_.DataCapacity(d.block) ||
-      d.data_off + d.size > d.block + Arena::kBlockHeader + arena_.DataCapacity(d.block)) {
+  // Written so that no sum can wrap: the values come from another process.
+  const bool live = arena_.IsLiveBlock(d.block);
+  const uint64_t first = live ? d.block + Arena::kBlockHeader : 0;
+  const uint64_t cap = live ? arena_.DataCapacity(d.block) : 0;
+  if (!live || d.data_off < first || d.size > cap || d.data_off - first > cap - d.size) {
     return Status(StatusCode::kMalformed,
                   "object descriptor (block " + std::to_string(d.block) + ", " +
                       std::to_string(d.size) + " bytes) does not name a live block of this node's store");

@@ -48,6 +48,8 @@ class NodeStore : public std::enable_shared_from_this<NodeStore> {
   bool Describe(const Buffer& b, Descriptor* out) const;
   /// Takes one more reference on the block, on behalf of another rank.
   void AddRef(const Descriptor& d);
+  /// Gives back a reference taken by AddRef that no rank will adopt (a failed send).
+  void Release(const Descriptor& d) { arena_.Unref(d.block); }
   /// A view of `d`, adopting a reference taken for this rank by AddRef.
   /// Fails (and takes nothing) if the descriptor is not a live block here.
   Result<Buffer> Adopt(const Descriptor& d);

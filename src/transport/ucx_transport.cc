@@ -220,7 +220,13 @@ Status UcxTransport::Send(int dest, MessageKind kind, std::vector<uint8_t>&& pay
 Status UcxTransport::SendWithBody(int dest, MessageKind kind, std::vector<uint8_t>&& head,
                                   const Buffer& body) {
   const size_t total = head.size() + body.size();
-  if (dest == rank_ || total < opts_.rndv_threshold || total > opts_.max_message) {
+  if (total > std::max(opts_.max_message, opts_.max_body + head.size())) {
+    return {StatusCode::kTooLarge, "message of " + std::to_string(total) +
+                                       " bytes above the limit of " +
+                                       std::to_string(std::max(opts_.max_message, opts_.max_body)) +
+                                       " (RANKFLOW_MAX_MESSAGE_BYTES / RANKFLOW_STORE_BYTES)"};
+  }
+  if (dest == rank_ || total < opts_.rndv_threshold) {
     return Transport::SendWithBody(dest, kind, std::move(head), body);
   }
   if (dest < 0 || dest >= size_) return {StatusCode::kNotFound, "no rank " + std::to_string(dest)};
@@ -396,7 +402,7 @@ ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_len
   // A network message is one large frame or a batch of small ones; each frame
   // is checked against max_message when it is parsed. This bound only stops
   // a peer from making us allocate far more than any legal message needs.
-  const uint64_t bound = self->opts_.max_message + kBatchLimit + self->opts_.rndv_threshold +
+  const uint64_t bound = self->MaxFrame() + kBatchLimit + self->opts_.rndv_threshold +
                          2 * kFrameHeaderBytes;
   if (st.ok() && length > bound) {
     st = {StatusCode::kTooLarge, "message of " + std::to_string(length) + " bytes above limit"};
@@ -476,7 +482,7 @@ void UcxTransport::DrainReady(int source) {
 }
 
 void UcxTransport::DeliverBatch(int source, const Buffer& batch) {
-  Status st = ForEachFrame(batch, opts_.max_message, [&](MessageKind kind, Buffer frame) {
+  Status st = ForEachFrame(batch, MaxFrame(), [&](MessageKind kind, Buffer frame) {
     if (callbacks_.on_message) callbacks_.on_message(Incoming{source, kind, std::move(frame)});
   });
   if (!st.ok() && callbacks_.on_rejected) callbacks_.on_rejected(source, st);

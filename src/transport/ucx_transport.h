@@ -10,6 +10,7 @@
 // blocks on the worker's wakeup fd (and an eventfd that Send() signals).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -26,6 +27,9 @@ namespace rankflow::transport {
 
 struct UcxOptions {
   uint64_t max_message = 1ull << 30;
+  // SendWithBody may carry bodies up to this size (objects: the store's
+  // capacity), above max_message; receivers accept frames that large.
+  uint64_t max_body = 0;
   uint64_t rndv_threshold = 64 * 1024;
   int spin_us = 250;
   JobToken token{};
@@ -44,6 +48,8 @@ class UcxTransport : public Transport {
 
   Status Start(Callbacks callbacks) override;
   Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) override;
+  /// The largest frame a peer may send: a message, or a body with its header.
+  uint64_t MaxFrame() const { return std::max(opts_.max_message, opts_.max_body + 4096); }
   Status SendWithBody(int dest, MessageKind kind, std::vector<uint8_t>&& head,
                       const Buffer& body) override;
   void Stop() override;

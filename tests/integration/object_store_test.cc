@@ -131,6 +131,33 @@ TEST(ObjectStore, BorrowedReferencesAreReadOnOtherRanks) {
   }
 }
 
+TEST(ObjectStore, StoredContainersKeepTheirReferencesAcrossDecodes) {
+  // A stored object that holds references keeps them alive however often it
+  // is decoded, and the decoded copies come and go on their own.
+  const uint64_t owned_before = rankflow::testing::OwnedObjectCount();
+  {
+    auto inner = rankflow::Put(Ramp(kBig));
+    auto outer = rankflow::Put(std::vector<DoublesRef>{inner});
+    inner = DoublesRef();
+    for (int i = 0; i < 3; ++i) {
+      auto copy = rankflow::Get(outer);  // each decode takes and drops its own count
+      ASSERT_EQ(copy->size(), 1u);
+      EXPECT_EQ(rankflow::GetArray((*copy)[0]).size(), kBig);
+    }
+    // A task result holding a reference owned by another rank, read twice.
+    const int r = rankflow::Size() - 1;
+    auto made = rankflow::Task(MakeRemote).SetRank(r).Remote(kBig / 4);
+    for (int i = 0; i < 2; ++i) {
+      auto held = rankflow::Get(made);
+      EXPECT_EQ(rankflow::GetArray((*held)[0]).size(), kBig / 4);
+    }
+    EXPECT_EQ(*rankflow::Get(rankflow::Task(SumRefs).SetRank(r).Remote(*rankflow::Get(made))),
+              RampSum(kBig / 4));
+  }
+  rankflow::testing::DropFetchedCopies();
+  EXPECT_TRUE(Eventually([&] { return rankflow::testing::OwnedObjectCount(); }, owned_before));
+}
+
 TEST(ObjectStore, ChurnReturnsEveryRankToEmpty) {
   const int n = rankflow::Size();
   std::vector<uint64_t> owned(n), blocks(n);

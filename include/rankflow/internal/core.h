@@ -35,7 +35,7 @@ struct TaskOptions {
 };
 
 /// Argument encoding: each argument is [u8 tag][u32 length][bytes].
-enum class ArgTag : uint8_t { kValue = 1, kRef = 2, kStored = 3 };
+enum class ArgTag : uint8_t { kValue = 1, kRef = 2, kStored = 3, kResolved = 4 };
 
 /// A task as the template layer hands it to the runtime.
 struct SubmitRequest {
@@ -60,8 +60,28 @@ std::shared_ptr<RefHandle> SealObject(WritableObject&& object);
 /// Objects of at least this many bytes live in the node's shared store.
 uint64_t InlineLimit();
 /// Serialization of ObjectRefs nested in values (borrowed references).
+/// Every export counts one reference at the owner; it belongs to what the
+/// bytes become: a message decoded once (its import adopts the count), or a
+/// stored object (Put, a task's result), which holds the counts until it is
+/// freed while every decode of it takes counts of its own.
 ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle);
 std::shared_ptr<RefHandle> ImportRef(const ObjectId& id);
+/// Starts collecting this thread's exports for the object about to be stored.
+void BeginExportCapture();
+/// While alive, imports on this thread take their own counts (decoding a stored object).
+class ImportOwnGuard {
+ public:
+  ImportOwnGuard();
+  ~ImportOwnGuard();
+  ImportOwnGuard(const ImportOwnGuard&) = delete;
+  ImportOwnGuard& operator=(const ImportOwnGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+/// Decodes a stored object's bytes (its nested references take their own counts).
+template <typename T>
+T DecodeStored(const Buffer& b);
 /// Blocks until ready; timeout_ms < 0 waits forever. Throws rankflow::Error.
 /// An object that holds no value (void task) returns an empty Buffer.
 Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms);
