@@ -1,5 +1,5 @@
 // Ray's microbenchmarks that the runtime supports so far, under Ray's names
-// (ray microbenchmark): put/get calls, put gigabytes (beside memcpy measured
+// (ray microbenchmark): single/multi client put calls, get calls, put gigabytes (beside memcpy measured
 // here), wait on 1k refs, tasks and get batch, multi client tasks async, and
 // the actor calls (1:1 sync/async/concurrent, 1:n, n:n, n:n with arg).
 // Placement-group rows come with placement groups.
@@ -22,6 +22,12 @@ int Client(int n) {
   refs.reserve(n);
   for (int i = 0; i < n; ++i) refs.push_back(rankflow::Task(Empty).Remote());
   for (auto& r : refs) rankflow::Get(r);
+  return n;
+}
+
+// One put client: `n` small puts on its own rank.
+int PutClient(int n) {
+  for (int i = 0; i < n; ++i) rankflow::Put(i);
   return n;
 }
 
@@ -51,7 +57,7 @@ int ActorClient(std::vector<rankflow::ActorHandle<Sink>> actors, int per, bool w
   return per;
 }
 
-RANKFLOW_REMOTE(Empty, Client, MakeSink, &Sink::Call, &Sink::CallWith, ActorClient);
+RANKFLOW_REMOTE(Empty, Client, PutClient, MakeSink, &Sink::Call, &Sink::CallWith, ActorClient);
 
 double Now() {
   using namespace std::chrono;
@@ -99,6 +105,14 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) puts.push_back(rankflow::Put(i));
   });
   Emit("single client put calls", put_rate, "calls/s");
+  {
+    const int clients = rankflow::Size(), per = std::max(1000, n);
+    Emit("multi client put calls", BestRate(rounds, static_cast<double>(clients) * per, [&] {
+           std::vector<rankflow::ObjectRef<int>> cs;
+           for (int c = 0; c < clients; ++c) cs.push_back(rankflow::Task(PutClient).SetRank(c).Remote(per));
+           for (auto& c : cs) rankflow::Get(c);
+         }), "calls/s");
+  }
 
   auto one = rankflow::Put(42);
   long sink = 0;
