@@ -337,16 +337,7 @@ void Runtime::OnFetch(int source, const Buffer& msg) {
     auto it = fetches_.find({f.owner, f.seq});
     if (it != fetches_.end() && !it->second->done && it->second->asked == static_cast<int>(f.owner)) {
       it->second->then.push_back([this, source, f](const objects::ObjectValue& got) {
-        if (got.error) {
-          std::vector<uint8_t> out;
-          DataWire d;
-          d.owner = f.owner;
-          d.seq = f.seq;
-          d.form = DataForm::kMiss;
-          EncodeDataHeader(out, d);
-          (void)transport_->Send(source, kObjectData, std::move(out));
-          return;
-        }
+        if (got.error) return SendMiss(source, f.owner, f.seq);
         Serve(source, f.owner, f.seq, got, true);
       });
       return;
@@ -356,17 +347,18 @@ void Runtime::OnFetch(int source, const Buffer& msg) {
       it->second->last_use = ++fetch_tick_;
     }
   }
-  if (v.data.empty()) {
-    std::vector<uint8_t> out;
-    DataWire d;
-    d.owner = f.owner;
-    d.seq = f.seq;
-    d.form = DataForm::kMiss;
-    EncodeDataHeader(out, d);
-    (void)transport_->Send(source, kObjectData, std::move(out));
-    return;
-  }
+  if (v.data.empty()) return SendMiss(source, f.owner, f.seq);
   Serve(source, f.owner, f.seq, std::move(v), true);
+}
+
+void Runtime::SendMiss(int dest, uint32_t owner, uint64_t seq) {
+  std::vector<uint8_t> out;
+  DataWire d;
+  d.owner = owner;
+  d.seq = seq;
+  d.form = DataForm::kMiss;
+  EncodeDataHeader(out, d);
+  (void)transport_->Send(dest, kObjectData, std::move(out));
 }
 
 void Runtime::Serve(int dest, uint32_t owner, uint64_t seq, objects::ObjectValue value,

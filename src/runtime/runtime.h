@@ -202,6 +202,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void OnFetch(int source, const Buffer& msg);
   void OnData(int source, const Buffer& msg);
   void Serve(int dest, uint32_t owner, uint64_t seq, objects::ObjectValue value, bool direct);
+  /// Tells `dest` this rank holds no copy of owner:seq (it should ask the owner).
+  void SendMiss(int dest, uint32_t owner, uint64_t seq);
   void FinishFetch(const internal::ObjectId& id, objects::ObjectValue value);
   void FailFetchesFrom(int rank);
 
