@@ -54,7 +54,10 @@ ObjectRef<std::decay_t<T>> Put(T&& value) {
       return ObjectRef<V>(internal::SealObject(std::move(object)));
     }
   }
-  internal::BeginExportCapture();  // references inside `value` belong to the new object
+  if constexpr (!internal::kIsRawValue<V> && !internal::IsRawVector<V>::value &&
+                !std::is_same_v<V, std::string>) {
+    internal::BeginExportCapture();  // references inside `value` belong to the new object
+  }
   return ObjectRef<V>(internal::PutBytes(Encode<V>(value)));
 }
 

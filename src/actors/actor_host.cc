@@ -31,17 +31,7 @@ struct ActorHost::Instance {
   int running_threads = 0;
 };
 
-namespace {
-objects::ObjectValue ErrorValue(StatusCode code, const std::string& message,
-                                const std::string& task, int rank) {
-  auto err = std::make_shared<objects::ObjectError>();
-  err->code = code;
-  err->message = message;
-  err->task_name = task;
-  err->rank = rank;
-  return objects::ObjectValue{Buffer(), std::move(err)};
-}
-}  // namespace
+using objects::ErrorValue;
 
 ActorHost::ActorHost(int rank, DeliverFn deliver, std::function<void()> thread_init,
                      std::function<void(const ActorKey&)> on_dead)

@@ -21,6 +21,23 @@ Result<std::shared_ptr<store::NodeStore>> CreateLocalStore(const RuntimeConfig& 
   return store::NodeStore::Create(*seg, true, 0);
 }
 
+namespace {
+// Collective: fails on every rank when `mine` failed on any (each rank
+// reports its own error, the others name the failing rank).
+Status AllSucceeded(const Status& mine, int size, const char* what) {
+  auto flags = MpiBootstrap::AllGatherInt(mine.ok() ? 1 : 0);
+  if (!flags.ok()) return flags.status();
+  for (int r = 0; r < size; ++r) {
+    if ((*flags)[r] == 0) {
+      return mine.ok() ? Status(StatusCode::kInternal,
+                                "rank " + std::to_string(r) + " could not " + what)
+                       : mine;
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Result<NodeStoreSetup> SetUpNodeStore(const BootstrapInfo& boot, const RuntimeConfig& config) {
   char name[96];
   std::snprintf(name, sizeof(name), "/rankflow-%02x%02x%02x%02x%02x%02x%02x%02x-n%d",
@@ -41,15 +58,8 @@ Result<NodeStoreSetup> SetUpNodeStore(const BootstrapInfo& boot, const RuntimeCo
   // Everyone learns every rank's node and whether every leader succeeded.
   auto nodes = MpiBootstrap::AllGatherInt(boot.node);
   if (!nodes.ok()) return nodes.status();
-  auto created = MpiBootstrap::AllGatherInt(mine.ok() ? 1 : 0);
-  if (!created.ok()) return created.status();
-  for (int r = 0; r < boot.size; ++r) {
-    if ((*created)[r] == 0) {
-      return mine.ok() ? Status(StatusCode::kInternal,
-                                "rank " + std::to_string(r) + " could not create its node's object store")
-                       : mine;
-    }
-  }
+  Status st = AllSucceeded(mine, boot.size, "create its node's object store");
+  if (!st.ok()) return st;
   if (!leader) {
     auto s = store::ShmSegment::Open(name);
     if (s.ok()) {
@@ -58,16 +68,9 @@ Result<NodeStoreSetup> SetUpNodeStore(const BootstrapInfo& boot, const RuntimeCo
       mine = s.status();
     }
   }
-  auto opened = MpiBootstrap::AllGatherInt(mine.ok() ? 1 : 0);
+  st = AllSucceeded(mine, boot.size, "map its node's object store");
   if (leader && seg) seg->Unlink();  // every rank has mapped it (or failed)
-  if (!opened.ok()) return opened.status();
-  for (int r = 0; r < boot.size; ++r) {
-    if ((*opened)[r] == 0) {
-      return mine.ok() ? Status(StatusCode::kInternal,
-                                "rank " + std::to_string(r) + " could not map its node's object store")
-                       : mine;
-    }
-  }
+  if (!st.ok()) return st;
   if (config.store_prefault) seg->Prefault();
   auto store = store::NodeStore::Create(seg, false, static_cast<uint32_t>(boot.rank));
   if (!store.ok()) return store.status();

@@ -49,6 +49,16 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
   for (auto& cb : callbacks) cb(copy);
 }
 
+ObjectValue ErrorValue(StatusCode code, std::string message, std::string_view task_name,
+                       int rank) {
+  auto err = std::make_shared<ObjectError>();
+  err->code = code;
+  err->message = std::move(message);
+  err->task_name = std::string(task_name);
+  err->rank = rank;
+  return ObjectValue{Buffer(), std::move(err), nullptr, nullptr};
+}
+
 SpillFile::~SpillFile() {
   if (!path.empty()) std::remove(path.c_str());
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +56,17 @@ struct ObjectValue {
   std::shared_ptr<const SpillFile> spilled;  // set when `data` is on disk
   std::shared_ptr<const ContainedRefs> contained;  // references inside `data`
 };
+
+/// A value held in memory.
+inline ObjectValue ValueOf(Buffer data) {
+  ObjectValue v;
+  v.data = std::move(data);
+  return v;
+}
+
+/// A failed object's value: the error, the task it came from and where.
+ObjectValue ErrorValue(StatusCode code, std::string message, std::string_view task_name = {},
+                       int rank = -1);
 
 /// Where an ObjectRef's last copy reports that it is gone.
 class RefSink {

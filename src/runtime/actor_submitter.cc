@@ -154,13 +154,12 @@ void Runtime::SendCall(const std::shared_ptr<PendingCall>& call) {
   bool skip = call->method == nullptr;
   std::vector<uint8_t> resolved;
   const std::vector<uint8_t>* args = &call->args;
-  std::shared_ptr<std::vector<Buffer>> keep;
+  std::vector<Buffer> keep;
   if (!skip && !call->refs.empty()) {
     // To another rank of this node: large arguments as store locations,
     // held until the result comes back.
     const bool by_location = target != rank_ && SameNode(target);
-    if (by_location) keep = std::make_shared<std::vector<Buffer>>();
-    Status st = ResolveArgs(call->args, call->refs, by_location, resolved, keep.get());
+    Status st = ResolveArgs(call->args, call->refs, by_location, resolved, &keep);
     if (!st.ok()) {
       FailObject(call->result_seq, st.code(), st.message(), call->display);
       skip = true;
@@ -183,8 +182,9 @@ void Runtime::SendCall(const std::shared_ptr<PendingCall>& call) {
   }
   if (!skip && target != rank_) {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    inflight_[call->result_seq] =
-        InFlight{target, false, keep && !keep->empty() ? std::shared_ptr<const void>(keep) : nullptr};
+    inflight_[call->result_seq] = InFlight{
+        target, false,
+        keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep))};
   }
   Status st = SendOrHandleLocally(target, kActorCall, std::move(msg));
   if (!st.ok() && !skip) {

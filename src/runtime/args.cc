@@ -50,7 +50,7 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
     }
     store::Descriptor where;
     size_t at;
-    if (by_location && keep != nullptr && store_ && v.data.size() >= inline_bytes_ &&
+    if (by_location && store_ && v.data.size() >= inline_bytes_ &&
         store_->Describe(v.data, &where)) {
       internal::AppendArgHeader(out, internal::ArgTag::kStored, 0, &at);
       ByteWriter w(out);

@@ -92,11 +92,11 @@ Result<store::NodeStore::Writable> Runtime::AllocateInStore(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(spill_mu_);  // one rank frees space at a time
   for (int round = 0; round < 2; ++round) {
     // Cached copies first (they can be fetched again), then owned objects.
-    while (EvictCached(bytes)) {
+    while (EvictCached()) {
       w = store_->Allocate(bytes, &full);
       if (w.ok()) return w;
     }
-    while (SpillOwned(bytes)) {
+    while (SpillOwned()) {
       w = store_->Allocate(bytes, &full);
       if (w.ok()) return w;
     }
@@ -130,38 +130,30 @@ Status Runtime::Materialize(uint64_t seq, objects::ObjectValue* value) {
                                          " was spilled to " + file->path +
                                          ", which cannot be read: " + std::strerror(errno)};
   }
-  Buffer data;
-  uint8_t* dst = nullptr;
+  // Back into the store if it fits, else into the heap: a read must not fail for space.
   store::NodeStore::Writable w;
-  bool in_store = false;
   if (store_ && file->size >= inline_bytes_) {
     auto a = AllocateInStore(file->size);
-    if (a.ok()) {
-      w = std::move(*a);
-      dst = w.data;
-      in_store = true;
-    }
+    if (a.ok()) w = std::move(*a);
   }
-  std::shared_ptr<std::vector<uint8_t>> heap;
-  if (!in_store) {
-    heap = std::make_shared<std::vector<uint8_t>>(file->size);
-    dst = heap->data();
+  if (w.data == nullptr) {
+    auto heap = std::make_shared<std::vector<uint8_t>>(file->size);
+    w = store::NodeStore::Writable{heap->data(), file->size, heap};
   }
-  Status st = ReadAll(fd, dst, file->size);
+  Status st = ReadAll(fd, w.data, file->size);
   close(fd);
-  if (st.ok() && Checksum64(dst, file->size) != file->checksum) {
+  if (st.ok() && Checksum64(w.data, file->size) != file->checksum) {
     st = Status(StatusCode::kObjectLost, "spill file " + file->path + " is corrupt (checksum)");
   }
   if (!st.ok()) return st;
-  data = in_store ? store::NodeStore::View(w) : Buffer::View(dst, file->size, heap);
-  objects::ObjectValue restored{data, nullptr, nullptr};
+  objects::ObjectValue restored = objects::ValueOf(store::NodeStore::View(w));
   objects_->ReplaceValue(seq, nullptr, file.get(), restored);
   counters_.objects_restored.fetch_add(1);
   *value = std::move(restored);
   return Status::Ok();
 }
 
-bool Runtime::SpillOwned(uint64_t bytes) {
+bool Runtime::SpillOwned() {
   if (!store_) return false;
   for (auto& [seq, value] : objects_->ReadyByAge()) {
     if (value.spilled || value.data.size() < inline_bytes_) continue;
@@ -186,13 +178,13 @@ bool Runtime::SpillOwned(uint64_t bytes) {
       return false;  // ~SpillFile removes the partial file
     }
     const uint8_t* was = value.data.data();
-    objects::ObjectValue spilled{Buffer(), nullptr, file};
+    objects::ObjectValue spilled;
+    spilled.spilled = file;
     if (!objects_->ReplaceValue(seq, was, nullptr, spilled)) continue;
     counters_.objects_spilled.fetch_add(1);
     RF_DEBUG("spilled object {} ({} bytes) to {}", seq, file->size, file->path);
     value = objects::ObjectValue{};  // the last pin: the block is free now
-    (void)bytes;                     // the caller retries its allocation after each one
-    return true;
+    return true;                     // the caller retries its allocation after each one
   }
   return false;
 }

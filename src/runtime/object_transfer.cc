@@ -34,13 +34,7 @@ class Runtime::BorrowSink : public objects::RefSink {
 namespace {
 constexpr int kMaxRetries = 2;
 using Key = std::pair<uint32_t, uint64_t>;
-
-objects::ObjectValue ErrorValue(StatusCode code, std::string message) {
-  auto err = std::make_shared<objects::ObjectError>();
-  err->code = code;
-  err->message = std::move(message);
-  return objects::ObjectValue{Buffer(), std::move(err), nullptr};
-}
+using objects::ErrorValue;
 }  // namespace
 
 namespace {
@@ -230,8 +224,7 @@ Result<objects::ObjectValue> Runtime::GetRemote(const internal::ObjectId& id, in
   }
 }
 
-bool Runtime::EvictCached(uint64_t bytes) {
-  (void)bytes;
+bool Runtime::EvictCached() {
   std::shared_ptr<Fetch> victim;
   {
     std::lock_guard<std::mutex> lock(fetch_mu_);
@@ -483,7 +476,7 @@ void Runtime::OnData(int source, const Buffer& msg) {
       if (f) FinishFetch(id, ErrorValue(StatusCode::kObjectLost, view.status().message()));
       return;
     }
-    if (f) FinishFetch(id, objects::ObjectValue{*view, nullptr, nullptr});
+    if (f) FinishFetch(id, objects::ValueOf(*view));
     return;  // unrequested: the adopted reference goes with `view`
   }
   if (!f) return;  // late or duplicate answer
@@ -512,7 +505,7 @@ void Runtime::OnData(int source, const Buffer& msg) {
       if (!CopyIntoStore(d.bytes, &data)) data = d.bytes.Persist();
       store::Descriptor where;
       const bool held = store_ && store_->Describe(data, &where);
-      FinishFetch(id, objects::ObjectValue{data, nullptr, nullptr});
+      FinishFetch(id, objects::ValueOf(data));
       if (held && source != static_cast<int>(d.owner)) {
         // Got it from another holder: tell the owner there is one more copy.
         std::vector<uint8_t> have;

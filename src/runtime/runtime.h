@@ -175,14 +175,17 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Status ResolveArgs(const std::vector<uint8_t>& in,
                      const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
                      bool by_location, std::vector<uint8_t>& out, std::vector<Buffer>* keep);
+  // (`keep` may be null only when `by_location` is false.)
   bool SameNode(int rank) const;
 
   // Store memory (object_memory.cc).
   /// Space in the store, evicting cached copies and spilling owned objects
   /// when full; kTooLarge when it cannot be found.
   Result<store::NodeStore::Writable> AllocateInStore(uint64_t bytes);
-  bool EvictCached(uint64_t bytes);
-  bool SpillOwned(uint64_t bytes);
+  /// One step each: drop the least recently used cached copy / spill the
+  /// least recently used owned object nobody reads. False when none is left.
+  bool EvictCached();
+  bool SpillOwned();
   /// Brings a spilled value back (into the store if it fits, else the heap).
   Status Materialize(uint64_t seq, objects::ObjectValue* value);
   /// A large value moved into the store (for results sent to a same-node owner).

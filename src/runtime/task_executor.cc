@@ -6,17 +6,7 @@
 
 namespace rankflow::runtime {
 
-namespace {
-objects::ObjectValue ErrorValue(StatusCode code, std::string message, std::string_view task,
-                                int rank) {
-  auto err = std::make_shared<objects::ObjectError>();
-  err->code = code;
-  err->message = std::move(message);
-  err->task_name = std::string(task);
-  err->rank = rank;
-  return objects::ObjectValue{Buffer(), std::move(err)};
-}
-}  // namespace
+using objects::ErrorValue;
 
 void Runtime::RunTask(scheduler::Work& work) {
   TaskWire task;

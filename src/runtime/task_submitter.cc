@@ -71,16 +71,16 @@ void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
   }
   // On this node large arguments travel as store locations, held by the
   // owner until the task ends.
-  auto keep = std::make_shared<std::vector<Buffer>>();
+  std::vector<Buffer> keep;
   std::vector<uint8_t> resolved;
-  Status st = ResolveArgs(task->args, task->refs, SameNode(*target), resolved, keep.get());
+  Status st = ResolveArgs(task->args, task->refs, SameNode(*target), resolved, &keep);
   if (!st.ok()) {
     FailObject(task->seq, st.code(), st.message(), display);
     return;
   }
   Place(TaskView{task->seq, task->function, task->name, task->demand, task->affinity,
                  task->num_args, resolved},
-        *target, keep->empty() ? nullptr : std::shared_ptr<const void>(keep));
+        *target, keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep)));
 }
 
 void Runtime::Place(const TaskView& t, int picked, std::shared_ptr<const void> keep) {
@@ -136,12 +136,7 @@ void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& m
 
 void Runtime::FailObject(uint64_t seq, StatusCode code, const std::string& message,
                          const std::string& task_name) {
-  auto err = std::make_shared<objects::ObjectError>();
-  err->code = code;
-  err->message = message;
-  err->task_name = task_name;
-  err->rank = rank_;
-  objects_->Complete(seq, objects::ObjectValue{Buffer(), std::move(err)});
+  objects_->Complete(seq, objects::ErrorValue(code, message, task_name, rank_));
 }
 
 void Runtime::OnResult(int source, const Buffer& msg) {
@@ -163,11 +158,9 @@ void Runtime::OnResult(int source, const Buffer& msg) {
     if (view.ok()) {
       value.data = std::move(*view);
     } else {
-      auto err = std::make_shared<objects::ObjectError>();
-      err->code = StatusCode::kObjectLost;
-      err->message = "the result's store location is invalid: " + view.status().message();
-      err->rank = source;
-      value.error = std::move(err);
+      value = objects::ErrorValue(StatusCode::kObjectLost,
+                                  "the result's store location is invalid: " + view.status().message(),
+                                  "", source);
     }
   }
   if (!st.ok()) {
