@@ -604,15 +604,20 @@ std::vector<uint8_t> OneFrame(MessageKind kind, const std::vector<uint8_t>& data
   return frames;
 }
 
+// A header from `source` whose job token differs from this job's in byte `byte`.
+WireHeader ForgedHeader(int source, size_t byte, uint8_t flip) {
+  WireHeader h;
+  h.source = source;
+  h.token = TestToken();
+  h.token[byte] ^= flip;
+  return h;
+}
+
 TEST(UcxTransport, WrongTokenIsRejectedAndNotDelivered) {
   auto c = MakeUcx(2, kMaxMessage);
   ASSERT_TRUE(c);
   c->Start();
-  WireHeader forged;
-  forged.source = 0;
-  forged.token = TestToken();
-  forged.token[3] ^= 0x01;
-  ASSERT_TRUE(c->ucx[0]->SendRawForTest(1, forged, OneFrame(66, {6, 6, 6})).ok());
+  ASSERT_TRUE(c->ucx[0]->SendRawForTest(1, ForgedHeader(0, 3, 0x01), OneFrame(66, {6, 6, 6})).ok());
   ASSERT_TRUE(c->at(0).Send(1, 7, {7}).ok());
   // Same sender and destination: the genuine message is handled after the forged one.
   ASSERT_TRUE(c->inbox(1).WaitForMessages(1));
@@ -633,11 +638,8 @@ TEST(UcxTransport, LargeWrongTokenMessageIsRejectedAndOtherLinksKeepWorking) {
   auto c = MakeUcx(3, kMaxMessage);
   ASSERT_TRUE(c);
   c->Start();
-  WireHeader forged;
-  forged.source = 2;
-  forged.token = TestToken();
-  forged.token[0] ^= 0xFF;
-  ASSERT_TRUE(c->ucx[2]->SendRawForTest(1, forged, OneFrame(66, Pattern(512 * 1024, 1))).ok());
+  ASSERT_TRUE(c->ucx[2]->SendRawForTest(1, ForgedHeader(2, 0, 0xFF),
+                                        OneFrame(66, Pattern(512 * 1024, 1))).ok());
   ASSERT_TRUE(c->inbox(1).WaitForRejected(1)) << Describe(*c);
   ASSERT_TRUE(c->at(0).Send(1, 7, Small(0, 1)).ok());
   ASSERT_TRUE(c->at(0).Send(1, 8, Pattern(kLargePayload, 2)).ok());
@@ -659,11 +661,8 @@ TEST(UcxTransport, RejectedRendezvousMessageDoesNotBreakTheLink) {
   auto c = MakeUcx(2, kMaxMessage);
   ASSERT_TRUE(c);
   c->Start();
-  WireHeader forged;
-  forged.source = 0;
-  forged.token = TestToken();
-  forged.token[0] ^= 0xFF;
-  ASSERT_TRUE(c->ucx[0]->SendRawForTest(1, forged, OneFrame(66, Pattern(512 * 1024, 1))).ok());
+  ASSERT_TRUE(c->ucx[0]->SendRawForTest(1, ForgedHeader(0, 0, 0xFF),
+                                        OneFrame(66, Pattern(512 * 1024, 1))).ok());
   ASSERT_TRUE(c->inbox(1).WaitForRejected(1)) << Describe(*c);
   Status st = c->at(0).Send(1, 8, Pattern(kLargePayload, 2));
   ASSERT_TRUE(st.ok()) << st.ToString() << "\n" << Describe(*c);
