@@ -1,40 +1,42 @@
 // The two kinds of actors of the example.
 //
-//   Simulator  lives on any rank, keeps K cart-poles and a scratch policy, and
-//              plays episodes with whatever weights a call brings.
-//   Learner    owns the policy and Adam's state; folds in rollouts one at a
-//              time and hands out its current weights.
+//   Simulator  lives on any rank and plays episodes of cart-pole with the
+//              weights a call names, read from the object store.
+//   Learner    owns the policy and Adam's state (on its GPU when it has one);
+//              folds in rollouts one at a time and publishes its weights.
 //
-// Everything that crosses ranks (Weights, Rollout, UpdateStats) is a plain
-// struct with a cereal `serialize`.
+// Everything that crosses ranks (PublishedWeights, Rollout, UpdateStats) is
+// a plain struct with a cereal `serialize`.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <vector>
 
-#include <cereal/types/vector.hpp>
+#include <memory>
+#include <string>
 
-#include "cartpole.h"
+#include <cereal/types/vector.hpp>
+#include <rankflow/rankflow.h>
+
+#include "gpu_trainer.h"
 #include "policy.h"
+#include "rollout.h"
 
 namespace rl {
 
-/// What one Simulator::Run returns: every step of every episode it played.
-struct Rollout {
-  int32_t sim_id = 0;
-  uint64_t weights_version = 0;         // the Weights::version it played with
-  std::vector<float> observations;      // steps x 4, flat
-  std::vector<int32_t> actions;         // steps
-  std::vector<float> returns_to_go;     // steps: discounted reward from that step on
-  std::vector<float> episode_returns;   // episodes: undiscounted total reward
-  int64_t env_steps = 0;
-  double seconds = 0;                   // time spent playing
+/// Weights as the learner publishes them: the shape and version inline, the
+/// parameters as an array object in the store (owned by the learner's rank).
+/// Simulators read the parameters with GetArray: on the learner's node
+/// without a copy, on another node pulled once per node.
+struct PublishedWeights {
+  int32_t in = 0, hidden = 0, out = 0;
+  uint64_t version = 0;
+  rankflow::ObjectRef<std::vector<float>> params;  // layout of Weights::params
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(sim_id, weights_version, observations, actions, returns_to_go, episode_returns, env_steps,
-       seconds);
+    ar(in, hidden, out, version, params);
   }
 };
 
@@ -59,7 +61,7 @@ class Simulator {
   Simulator(int id, int num_envs, float gamma);
   /// Plays `episodes` episodes, `num_envs` at a time, sampling actions from
   /// the softmax policy `w`. Deterministic for a given (w, episodes, seed).
-  Rollout Run(Weights w, int episodes, uint64_t seed);
+  Rollout Run(PublishedWeights w, int episodes, uint64_t seed);
 
  private:
   int id_;
@@ -69,17 +71,24 @@ class Simulator {
 
 class Learner {
  public:
-  Learner(int hidden, float lr, uint64_t seed);
-  Weights GetWeights();
+  /// `device`: "cpu", "gpu" (fails without a usable GPU) or "auto" (the GPU
+  /// when this rank has one).
+  Learner(int hidden, float lr, uint64_t seed, const std::string& device);
+  /// Puts the current weights into the store, once per version.
+  PublishedWeights Publish();
   /// One REINFORCE step (normalised returns-to-go as advantages) with Adam.
   UpdateStats Update(Rollout batch);
+  /// "cpu", or "gpu: <device name>".
+  std::string Device();
 
  private:
   Weights weights_;
   Adam adam_;
+  std::unique_ptr<GpuTrainer> gpu_;   // set when the update runs on a GPU
+  PublishedWeights published_;        // the latest published version
 };
 
 Simulator* MakeSimulator(int id, int num_envs, float gamma);
-Learner* MakeLearner(int hidden, float lr, uint64_t seed);
+Learner* MakeLearner(int hidden, float lr, uint64_t seed, std::string device);
 
 }  // namespace rl

@@ -37,6 +37,7 @@ struct Options {
   float gamma = 0.99f;
   double target = 195.0;
   int timeout_s = 120;     // longest wait for any one rollout
+  std::string learner_device = "auto";  // cpu, gpu or auto
 };
 
 [[noreturn]] void Usage(const char* argv0, const std::string& why) {
@@ -44,7 +45,8 @@ struct Options {
                "%s: %s\n"
                "usage: %s [--sims-per-rank N] [--episodes N] [--envs N] [--seed N]\n"
                "          [--max-iterations N] [--no-require-solve] [--csv PATH]\n"
-               "          [--hidden N] [--lr X] [--gamma X] [--target X] [--timeout-s N]\n",
+               "          [--hidden N] [--lr X] [--gamma X] [--target X] [--timeout-s N]\n"
+               "          [--learner-device auto|cpu|gpu]\n",
                argv0, why.c_str(), argv0);
   std::exit(2);
 }
@@ -70,6 +72,7 @@ Options Parse(int argc, char** argv) {
       else if (a == "--gamma") o.gamma = std::stof(value());
       else if (a == "--target") o.target = std::stod(value());
       else if (a == "--timeout-s") o.timeout_s = std::stoi(value());
+      else if (a == "--learner-device") o.learner_device = value();
       else if (a == "-h" || a == "--help") Usage(argv[0], "help");
       else Usage(argv[0], "unknown argument " + a);
     } catch (const std::logic_error&) {
@@ -80,6 +83,9 @@ Options Parse(int argc, char** argv) {
     Usage(argv[0], "counts must be >= 1");
   }
   if (o.envs <= 0) o.envs = o.episodes;
+  if (o.learner_device != "auto" && o.learner_device != "cpu" && o.learner_device != "gpu") {
+    Usage(argv[0], "--learner-device must be auto, cpu or gpu");
+  }
   return o;
 }
 
@@ -99,13 +105,17 @@ int Train(const Options& o) {
   // slurm/hetjob.sbatch), else next to the driver (rank 0); simulators
   // round-robin over ranks.
   auto learner = [&] {
-    try {
-      return rankflow::Actor(rl::MakeLearner).SetResource("GPU", 1).Remote(o.hidden, o.lr, o.seed);
-    } catch (const rankflow::Error& e) {
-      if (e.code() != rankflow::ErrorCode::kInfeasible) throw;
-      return rankflow::Actor(rl::MakeLearner).SetRank(0).Remote(o.hidden, o.lr, o.seed);
+    const auto& d = o.learner_device;
+    if (d != "cpu") {
+      try {
+        return rankflow::Actor(rl::MakeLearner).SetResource("GPU", 1).Remote(o.hidden, o.lr, o.seed, d);
+      } catch (const rankflow::Error& e) {
+        if (e.code() != rankflow::ErrorCode::kInfeasible) throw;
+      }
     }
+    return rankflow::Actor(rl::MakeLearner).SetRank(0).Remote(o.hidden, o.lr, o.seed, d);
   }();
+  const std::string device = *rankflow::Get(learner.Task(&rl::Learner::Device).Remote());
   std::vector<rankflow::ActorHandle<rl::Simulator>> sims;
   for (int i = 0; i < num_sims; ++i) {
     sims.push_back(rankflow::Actor(rl::MakeSimulator)
@@ -117,10 +127,10 @@ int Train(const Options& o) {
     if (!where.empty()) where += ',';
     where += std::to_string(s.rank());
   }
-  std::printf("rankflow %s: %d rank(s); learner on rank %d; %d simulator(s) on ranks %s, "
+  std::printf("rankflow %s: %d rank(s); learner on rank %d (%s); %d simulator(s) on ranks %s, "
               "%d episodes per call\n",
-              rankflow::Version(), rankflow::Size(), learner.rank(), num_sims, where.c_str(),
-              o.episodes);
+              rankflow::Version(), rankflow::Size(), learner.rank(), device.c_str(), num_sims,
+              where.c_str(), o.episodes);
 
   std::FILE* csv = nullptr;
   if (!o.csv.empty()) {
@@ -141,8 +151,9 @@ int Train(const Options& o) {
   const auto start = Clock::now();
   for (iteration = 1; iteration <= o.max_iterations && !solved; ++iteration) {
     const auto t0 = Clock::now();
-    // Publish the weights once; every simulator's call refers to the same object.
-    auto weights = rankflow::Put(*rankflow::Get(learner.Task(&rl::Learner::GetWeights).Remote()));
+    // The learner publishes its weights once into the store; every simulator's
+    // call carries the same reference and reads that one copy.
+    const rl::PublishedWeights weights = *rankflow::Get(learner.Task(&rl::Learner::Publish).Remote());
     std::vector<rankflow::ObjectRef<rl::Rollout>> pending;
     for (int i = 0; i < num_sims; ++i) {
       pending.push_back(sims[i].Task(&rl::Simulator::Run)

@@ -27,7 +27,7 @@ Weights InitialWeights(int in, int hidden, int out, uint64_t seed) {
 
 const std::vector<float>& Policy::Probabilities(const float* obs) {
   const int in = w_.in, hidden = w_.hidden, out = w_.out;
-  const float* w1 = w_.params.data();
+  const float* w1 = w_.params;
   const float* b1 = w1 + hidden * in;
   const float* w2 = b1 + hidden;
   const float* b2 = w2 + out * hidden;
@@ -75,7 +75,7 @@ std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>&
   float* g_w2 = g_b1 + hidden;
   float* g_b2 = g_w2 + out * hidden;
 
-  Policy policy(w);
+  Policy policy(ViewOf(w));
   std::vector<float> dlogits(out), dh(hidden);
   const float inv_n = 1.f / static_cast<float>(n);
   for (size_t i = 0; i < n; ++i) {
@@ -100,6 +100,18 @@ std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>&
     }
   }
   return grad;
+}
+
+std::vector<float> NormalisedAdvantages(const std::vector<float>& returns_to_go) {
+  std::vector<float> adv = returns_to_go;
+  if (adv.empty()) return adv;
+  double mean = 0, var = 0;
+  for (float v : adv) mean += v;
+  mean /= adv.size();
+  for (float v : adv) var += (v - mean) * (v - mean);
+  const double sd = std::sqrt(var / adv.size()) + 1e-8;
+  for (float& v : adv) v = static_cast<float>((v - mean) / sd);
+  return adv;
 }
 
 void Adam::Step(std::vector<float>& params, const std::vector<float>& grad) {

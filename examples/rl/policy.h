@@ -1,6 +1,7 @@
 // The policy: a small MLP (observation -> tanh hidden layer -> action logits)
 // sampled through a softmax, its REINFORCE gradient, and Adam. Hand-written
-// over std::vector<float>: a 4-32-2 network needs nothing more.
+// over std::vector<float>: a 4-32-2 network needs nothing more on a CPU
+// (gpu_trainer.h does the same arithmetic with cuBLAS on a GPU).
 #pragma once
 
 #include <cstdint>
@@ -24,13 +25,25 @@ struct Weights {
   }
 };
 
+/// The network's shape and a pointer to its parameters (layout as in
+/// Weights::params), wherever they lie: a Weights, or an array object viewed
+/// in the node's store.
+struct PolicyView {
+  int32_t in = 0, hidden = 0, out = 0;
+  const float* params = nullptr;
+
+  size_t NumParams() const { return size_t(hidden) * in + hidden + size_t(out) * hidden + out; }
+};
+
+inline PolicyView ViewOf(const Weights& w) { return {w.in, w.hidden, w.out, w.params.data()}; }
+
 /// A network with small random weights (deterministic for a given seed).
 Weights InitialWeights(int in, int hidden, int out, uint64_t seed);
 
 /// Evaluates the network; reused scratch space avoids allocation per step.
 class Policy {
  public:
-  explicit Policy(const Weights& w) : w_(w), h_(w.hidden), logits_(w.out), probs_(w.out) {}
+  explicit Policy(PolicyView w) : w_(w), h_(w.hidden), logits_(w.out), probs_(w.out) {}
   /// Action probabilities for one observation (`in` floats).
   const std::vector<float>& Probabilities(const float* obs);
   /// Samples an action from the softmax.
@@ -39,7 +52,7 @@ class Policy {
   const std::vector<float>& hidden() const { return h_; }
 
  private:
-  const Weights& w_;
+  PolicyView w_;
   std::vector<float> h_, logits_, probs_;
 };
 
@@ -49,6 +62,10 @@ class Policy {
 std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>& observations,
                                      const std::vector<int32_t>& actions,
                                      const std::vector<float>& advantages);
+
+/// Advantages from returns-to-go: normalised over the batch to zero mean and
+/// unit variance (the mean acts as a baseline, the scale keeps steps even).
+std::vector<float> NormalisedAdvantages(const std::vector<float>& returns_to_go);
 
 /// Adam (Kingma & Ba 2015) over a flat parameter vector.
 class Adam {

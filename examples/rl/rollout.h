@@ -1,0 +1,38 @@
+// Playing cart-pole episodes with a policy, and the batch that results.
+// Plain C++ (no rankflow): the Simulator actor calls it, and so does the
+// stand-alone GPU check.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <cereal/types/vector.hpp>
+
+#include "policy.h"
+
+namespace rl {
+
+/// Every step of every episode of one batch.
+struct Rollout {
+  int32_t sim_id = 0;
+  uint64_t weights_version = 0;         // the version of the weights it played with
+  std::vector<float> observations;      // steps x 4, flat
+  std::vector<int32_t> actions;         // steps
+  std::vector<float> returns_to_go;     // steps: discounted reward from that step on
+  std::vector<float> episode_returns;   // episodes: undiscounted total reward
+  int64_t env_steps = 0;
+  double seconds = 0;                   // time spent playing
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(sim_id, weights_version, observations, actions, returns_to_go, episode_returns, env_steps,
+       seconds);
+  }
+};
+
+/// Plays `episodes` episodes, `num_envs` environments side by side, sampling
+/// actions from the softmax policy `w`. Deterministic for a given (w,
+/// episodes, seed). Fills everything but sim_id and weights_version.
+Rollout PlayEpisodes(PolicyView w, int num_envs, float gamma, int episodes, uint64_t seed);
+
+}  // namespace rl
