@@ -147,8 +147,52 @@ run_rl_hetjob() {
     bad "$name" "job failed or did not end (exit $rc): $(tr '\n' ' ' <"$log")" "$f"
     return
   fi
-  if ! why="$(has "$f" '4 rank\(s\); learner on rank [23];' && has "$f" '^solved after' &&
+  if ! why="$(has "$f" '4 rank\(s\); learner on rank [23] \((cpu|gpu: [^)]*\))\);' && has "$f" '^solved after' &&
               het_components "$f")"; then
+    bad "$name" "$why" "$f"
+    return
+  fi
+  ok "$name" $((SECONDS - t0))
+}
+
+# The benchmark suite through slurm/perf.sbatch (quick, a subset) on both
+# nodes: every figure must be there with its baseline from the same job, and
+# the inter-node ones must have run between the two nodes.
+run_perf_sbatch() {
+  local name=perf.sbatch f="$OUT/perf.out" log="$OUT/perf.sbatch.log" json="$OUT/perf.json" t0=$SECONDS rc why
+  timeout "$RANKFLOW_SLURM_JOB_TIMEOUT_PERF" sbatch --wait --parsable --chdir="$ROOT" --output="$f" \
+    -N 2 --ntasks-per-node=2 --time=10 --export=ALL,RANKFLOW_BUILD_DIR="$BUILD" \
+    "$ROOT/slurm/perf.sbatch" --quick --only baselines,tasks,objects,metg --object-tls tcp,self \
+    --ranks 2 --out "$json" >"$log" 2>&1
+  rc=$?
+  if [ "$rc" -ne 0 ]; then
+    local jobid
+    jobid="$(grep -oE '^[0-9]+' "$log" | head -n 1)"
+    [ -n "$jobid" ] && scancel "$jobid" 2>/dev/null
+    bad "$name" "job failed or did not end (exit $rc): $(tr '\n' ' ' <"$log")" "$f"
+    return
+  fi
+  if ! why="$(python3 - "$json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+m, rows = d["machine"], {r["name"]: r for r in d["results"]}
+problems = []
+if m.get("launcher") != "srun" or m.get("nodes") != 2:
+    problems.append(f"machine says launcher={m.get('launcher')} nodes={m.get('nodes')}, expected srun on 2")
+want = {"mpi pingpong half round trip": None, "ucx am latency": None, "metg mpi": None,
+        "single client tasks sync median latency": "mpi pingpong round trip",
+        "inter node get 16 mib bandwidth": "ucx_perftest ucp_am_bw (tcp,self)",
+        "metg rankflow tasks": "metg mpi", "metg rankflow actors": "metg mpi"}
+for name, base in want.items():
+    r = rows.get(name)
+    if r is None or not r["value"] > 0:
+        problems.append(f"no positive figure '{name}'")
+    elif base and (r["baseline_name"] != base or not r["baseline"] or not r["ratio"]):
+        problems.append(f"'{name}' lacks its baseline '{base}' (got {r['baseline_name']})")
+print("; ".join(problems))
+sys.exit(1 if problems else 0)
+PY
+)"; then
     bad "$name" "$why" "$f"
     return
   fi
@@ -196,6 +240,8 @@ run_template multi-node 4 both_nodes
 RANKFLOW_SLURM_JOB_TIMEOUT_HET="${RANKFLOW_SLURM_JOB_TIMEOUT_HET:-60}"
 JOB_TIMEOUT="$RANKFLOW_SLURM_JOB_TIMEOUT_HET" run_template hetjob 4 het_components
 run_rl_hetjob
+RANKFLOW_SLURM_JOB_TIMEOUT_PERF="${RANKFLOW_SLURM_JOB_TIMEOUT_PERF:-400}"
+run_perf_sbatch
 
 # The multi-rank test binary across both virtual nodes (as ctest runs it under mpirun).
 RANKFLOW_MAX_MESSAGE_BYTES=4M run_srun core.srun.N2n4 all_passed -N2 -n4 "$BUILD/tests/integration/rankflow_core_test"
