@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "rankflow/object_ref.h"
+#include "rankflow/placement_group.h"
 #include "rankflow/remote.h"
 #include "rankflow/task.h"
 
@@ -43,6 +44,9 @@ struct ActorOptions {
   std::map<std::string, double> resources;
   int rank = -1;
   int max_concurrency = 1;
+  uint32_t group_owner = 0;  // placement group (id 0: none) and bundle
+  uint64_t group_id = 0;
+  int bundle = -1;
 };
 
 ActorId CreateActor(const std::string* factory, const ActorOptions& options, uint32_t num_args,
@@ -138,6 +142,15 @@ class ActorCreator {
   }
   ActorCreator& SetRank(int rank) {
     options_.rank = rank;
+    return *this;
+  }
+  /// Places the actor in bundle `bundle` of `group`: on the bundle's rank,
+  /// its resources taken from the bundle's reservation.
+  ActorCreator& SetPlacementGroup(const PlacementGroup& group, int bundle = 0) {
+    options_.rank = group.rank(static_cast<size_t>(bundle));
+    options_.group_owner = group.owner();
+    options_.group_id = group.id();
+    options_.bundle = bundle;
     return *this;
   }
 

@@ -7,6 +7,7 @@
 #include "rankflow/buffer.h"
 #include "rankflow/errors.h"
 #include "rankflow/object_ref.h"
+#include "rankflow/placement_group.h"
 #include "rankflow/remote.h"
 #include "rankflow/serialization.h"
 #include "rankflow/task.h"

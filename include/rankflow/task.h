@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "rankflow/object_ref.h"
+#include "rankflow/placement_group.h"
 #include "rankflow/remote.h"
 
 namespace rankflow {
@@ -66,6 +67,11 @@ class TaskCaller {
   /// Runs the task on exactly this rank (affinity); fails if the rank cannot.
   TaskCaller& SetRank(int rank) {
     options_.rank = rank;
+    return *this;
+  }
+  /// Runs the task on the rank of bundle `bundle` of `group`.
+  TaskCaller& SetPlacementGroup(const PlacementGroup& group, int bundle = 0) {
+    options_.rank = group.rank(static_cast<size_t>(bundle));
     return *this;
   }
 

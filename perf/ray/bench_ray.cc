@@ -1,8 +1,9 @@
 // Ray's microbenchmarks that the runtime supports so far, under Ray's names
 // (ray microbenchmark): single/multi client put calls, get calls, put gigabytes (beside memcpy measured
 // here), wait on 1k refs, tasks and get batch, multi client tasks async, and
-// the actor calls (1:1 sync/async/concurrent, 1:n, n:n, n:n with arg).
-// Placement-group rows come with placement groups.
+// the actor calls (1:1 sync/async/concurrent, 1:n, n:n, n:n with arg), and
+// placement group create/removal (one one-CPU bundle, created and removed in
+// turn: two round trips to the control service).
 #include <rankflow/rankflow.h>
 
 #include <algorithm>
@@ -209,6 +210,12 @@ int main(int argc, char** argv) {
            for (auto& c : cs) rankflow::Get(c);
          }), "calls/s");
   }
+  const int groups = std::max(10, std::min(n / 10, 2000));
+  Emit("placement group create/removal", BestRate(rounds, groups, [&] {
+         for (int i = 0; i < groups; ++i) {
+           rankflow::RemovePlacementGroup(rankflow::CreatePlacementGroup({{{"CPU", 1}}}));
+         }
+       }), "groups/s");
   std::fprintf(stderr, "(checksum %ld)\n", sink);
   rankflow::Shutdown();
   return 0;

@@ -1,6 +1,7 @@
 #include "control/control_service.h"
 
 #include "common/logging.h"
+#include "control/bundle_planner.h"
 
 namespace rankflow::control {
 
@@ -27,6 +28,10 @@ void ControlService::Handle(int source, const proto::ControlMessage& msg) {
     OnActorPlace(source, msg.actor_place());
   } else if (msg.has_actor_release()) {
     OnActorRelease(msg.actor_release());
+  } else if (msg.has_group_create()) {
+    OnGroupCreate(source, msg.group_create());
+  } else if (msg.has_group_remove()) {
+    OnGroupRemove(source, msg.group_remove());
   } else {
     RF_WARN("control service: unexpected message from rank {}", source);
   }
@@ -102,17 +107,40 @@ void ControlService::OnActorPlace(int source, const proto::ActorPlace& req) {
   // As in Ray, an actor that names no resources holds none while it runs: it
   // goes round robin over live ranks. Named resources are held until it dies.
   std::map<std::string, double> want(req.resources().begin(), req.resources().end());
-  auto describe = [&] {
-    std::string d = "{";
-    for (const auto& [k, v] : want) d += (d.size() > 1 ? ", " : "") + k + ": " + std::to_string(v);
-    return d + "}";
-  };
   auto key = std::make_pair(req.ns(), req.name());
   if (!req.name().empty() && names_.count(key)) {
     reply.set_error("an actor named '" + req.name() + "'" +
                     (req.ns().empty() ? "" : " in namespace '" + req.ns() + "'") + " already exists");
     return Reply(source, reply);
   }
+  Reservation res{-1, want, req.name().empty() ? std::make_pair(std::string(), std::string()) : key};
+  if (req.group_id() != 0) {
+    if (!PlaceInGroup(req, reply)) return Reply(source, reply);
+    res.rank = static_cast<int>(reply.rank());
+    res.group = {req.group_owner(), req.group_id()};
+    res.bundle = req.bundle();
+  } else {
+    res.rank = PickRank(req, want, reply);
+    if (res.rank < 0) return Reply(source, reply);
+    for (const auto& [k, v] : want) held_[res.rank][k] += v;
+  }
+  if (!req.name().empty()) {
+    proto::ActorName entry;
+    entry.set_ns(req.ns());
+    entry.set_name(req.name());
+    entry.set_type_name(req.type_name());
+    entry.set_owner(req.owner());
+    entry.set_seq(req.seq());
+    entry.set_rank(static_cast<uint32_t>(res.rank));
+    names_[key] = entry;
+  }
+  reservations_[{req.owner(), req.seq()}] = std::move(res);
+  reply.set_ok(true);
+  Reply(source, reply);
+}
+
+int ControlService::PickRank(const proto::ActorPlace& req, const std::map<std::string, double>& want,
+                             proto::ActorNameReply& reply) {
   // Fits by total capacity (ever possible) and by what actors leave free (now).
   auto fits = [&](int r, bool free_only) {
     const auto& e = view_.ranks(r);
@@ -138,33 +166,26 @@ void ControlService::OnActorPlace(int source, const proto::ActorPlace& req) {
     if (req.rank() >= 0) break;
   }
   if (chosen < 0) {
-    reply.set_error(ever ? "no rank has " + describe() + " free now: actors hold it"
-                         : "no rank can satisfy " + describe());
-    return Reply(source, reply);
+    reply.set_error(ever ? "no rank has " + DescribeResources(want) + " free now: actors or placement groups hold it"
+                         : "no rank can satisfy " + DescribeResources(want));
+    return -1;
   }
   if (req.rank() < 0) place_cursor_ = static_cast<uint32_t>(chosen + 1);
-  Reservation res{chosen, want, req.name().empty() ? std::make_pair(std::string(), std::string()) : key};
-  for (const auto& [k, v] : want) held_[chosen][k] += v;
-  if (!req.name().empty()) {
-    proto::ActorName entry;
-    entry.set_ns(req.ns());
-    entry.set_name(req.name());
-    entry.set_type_name(req.type_name());
-    entry.set_owner(req.owner());
-    entry.set_seq(req.seq());
-    entry.set_rank(static_cast<uint32_t>(chosen));
-    names_[key] = entry;
-  }
-  reservations_[{req.owner(), req.seq()}] = std::move(res);
-  reply.set_ok(true);
   reply.set_rank(static_cast<uint32_t>(chosen));
-  Reply(source, reply);
+  return chosen;
 }
 
 void ControlService::OnActorRelease(const proto::ActorRelease& rel) {
   auto it = reservations_.find({rel.owner(), rel.seq()});
   if (it == reservations_.end()) return;
-  for (const auto& [k, v] : it->second.resources) held_[it->second.rank][k] -= v;
+  if (it->second.group.second != 0) {
+    auto g = groups_.find(it->second.group);  // a removed group returned its room already
+    if (g != groups_.end()) {
+      for (const auto& [k, v] : it->second.resources) g->second.used[it->second.bundle][k] -= v;
+    }
+  } else {
+    for (const auto& [k, v] : it->second.resources) held_[it->second.rank][k] -= v;
+  }
   if (!it->second.name.second.empty()) names_.erase(it->second.name);
   reservations_.erase(it);
 }

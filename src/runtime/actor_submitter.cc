@@ -84,6 +84,9 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
   place->set_type_name(f ? f->type_name : "");
   place->set_owner(static_cast<uint32_t>(rank_));
   place->set_seq(seq);
+  place->set_group_owner(options.group_owner);
+  place->set_group_id(options.group_id);
+  place->set_bundle(options.bundle);
   const int64_t request = next_request_.fetch_add(1);
   place->set_request_id(request);
   proto::ActorNameReply placed = ControlCall(std::move(place_msg), request);

@@ -217,10 +217,12 @@ void Runtime::OnControl(int source, const Buffer& bytes) {
     case proto::ControlMessage::kActorName:
     case proto::ControlMessage::kActorPlace:
     case proto::ControlMessage::kActorRelease:
+    case proto::ControlMessage::kGroupCreate:
+    case proto::ControlMessage::kGroupRemove:
       if (control_) {
         control_->Handle(source, msg);
       } else {
-        RF_WARN("rank {} asked this rank for an actor name, but the control rank is {}", source,
+        RF_WARN("rank {} sent this rank an actor or placement-group request, but the control rank is {}", source,
                 control_rank_);
       }
       break;

@@ -120,6 +120,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   internal::ActorId LookupActor(const std::string& name, const std::string& ns,
                                 const char* type_name);
   actors::ActorHost& actor_host() { return *actors_; }
+  // Placement groups (placement_groups.cc); errors are thrown as rankflow::Error.
+  PlacementGroup CreatePlacementGroup(const std::vector<Bundle>& bundles, PlacementStrategy strategy);
+  void RemovePlacementGroup(const PlacementGroup& group);
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -252,6 +255,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::mutex control_mu_;                              // one rank: serializes the local service
   std::unique_ptr<actors::ActorHost> actors_;
   std::atomic<uint64_t> next_actor_seq_{1};
+  std::atomic<uint64_t> next_group_id_{1};
   std::mutex actor_mu_;
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> call_seq_;  // per actor: next call position
   std::atomic<int64_t> next_request_{1};

@@ -70,10 +70,11 @@ class Spawner {
 Spawner* MakeSpawner() { return new Spawner(); }
 
 int Twice(int x) { return 2 * x; }
+int RankOfTask() { return rankflow::Rank(); }
 
 RANKFLOW_REMOTE(MakeCounter, &Counter::Add, &Counter::History, &Counter::Where, &Counter::Fail,
                 &Counter::Quit, &Counter::Meet, MakeOther);
-RANKFLOW_REMOTE(&Other::Ping, AddThroughTask, MakeSpawner, &Spawner::SpawnAndAdd, Twice);
+RANKFLOW_REMOTE(&Other::Ping, AddThroughTask, MakeSpawner, &Spawner::SpawnAndAdd, Twice, RankOfTask);
 
 TEST(Actors, CallsFromOneCallerRunInOrder) {
   for (int r = 0; r < rankflow::Size(); ++r) {
@@ -211,7 +212,7 @@ TEST(Actors, ActorsHoldTheirResourcesForTheirLifetime) {
     FAIL() << "every slot is held: creation must fail";
   } catch (const rankflow::Error& e) {
     EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
-    EXPECT_NE(std::string(e.what()).find("actors hold it"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("free now"), std::string::npos) << e.what();
   }
   try {
     rankflow::Actor(MakeCounter).SetResource("no-such-thing", 1).Remote(0);
@@ -254,3 +255,104 @@ TEST(Actors, NameIsFreedWhenTheActorDies) {
 }
 
 }  // namespace
+
+// Placement groups, with one "pgslot" per rank (RANKFLOW_RESOURCES=slot:1,pgslot:1),
+// a resource no other test holds.
+TEST(PlacementGroups, BundlesHoldTheirResourcesAndPlaceWork) {
+  const int n = rankflow::Size();
+  std::vector<rankflow::Bundle> bundles(n, rankflow::Bundle{{"pgslot", 1}});
+  auto pg = rankflow::CreatePlacementGroup(bundles, rankflow::PlacementStrategy::kSpread);
+  ASSERT_EQ(static_cast<int>(pg.num_bundles()), n);
+  EXPECT_EQ(static_cast<int>(std::set<int>(pg.ranks().begin(), pg.ranks().end()).size()), n)
+      << "one slot per rank: every bundle on its own rank";
+  // The group holds every slot: an actor outside it finds none free.
+  try {
+    rankflow::Actor(MakeCounter).SetResource("pgslot", 1).Remote(0);
+    FAIL() << "the group holds every slot";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
+    EXPECT_NE(std::string(e.what()).find("free now"), std::string::npos) << e.what();
+  }
+  // Inside a bundle the actor uses the bundle's slot, on the bundle's rank.
+  const int last = n - 1;
+  auto inside = rankflow::Actor(MakeCounter).SetPlacementGroup(pg, last).SetResource("pgslot", 1).Remote(0);
+  EXPECT_EQ(inside.rank(), pg.rank(last));
+  EXPECT_EQ(*rankflow::Get(inside.Task(&Counter::Where).Remote()), pg.rank(last));
+  try {
+    rankflow::Actor(MakeCounter).SetPlacementGroup(pg, last).SetResource("pgslot", 1).Remote(0);
+    FAIL() << "the bundle's one slot is taken";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
+    EXPECT_NE(std::string(e.what()).find("left"), std::string::npos) << e.what();
+  }
+  // Tasks in a bundle run on its rank.
+  for (int b = 0; b < n; ++b) {
+    EXPECT_EQ(*rankflow::Get(rankflow::Task(RankOfTask).SetPlacementGroup(pg, b).Remote()), pg.rank(b));
+  }
+  // Removal frees the slots at once; a second removal is an error.
+  rankflow::RemovePlacementGroup(pg);
+  auto outside = rankflow::Actor(MakeCounter).SetResource("pgslot", 1).Remote(0);
+  EXPECT_EQ(*rankflow::Get(outside.Task(&Counter::Add).Remote(2)), 2);
+  try {
+    rankflow::RemovePlacementGroup(pg);
+    FAIL() << "removed twice";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kNotFound);
+  }
+  try {
+    rankflow::Actor(MakeCounter).SetPlacementGroup(pg, 0).Remote(0);
+    FAIL() << "an actor in a removed group";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInfeasible);
+    EXPECT_NE(std::string(e.what()).find("removed"), std::string::npos) << e.what();
+  }
+  // Killed actors give their resources back once they have died (asynchronously).
+  outside.Kill();
+  inside.Kill();
+  bool free = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!free && std::chrono::steady_clock::now() < deadline) {
+    try {
+      rankflow::RemovePlacementGroup(rankflow::CreatePlacementGroup(bundles, rankflow::PlacementStrategy::kSpread));
+      free = true;
+    } catch (const rankflow::Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_TRUE(free) << "the killed actor's pgslot was never released";
+}
+
+TEST(PlacementGroups, StrategiesAndBadInput) {
+  const int n = rankflow::Size();
+  // Two one-slot bundles need two ranks, whatever the strategy.
+  for (auto s : {rankflow::PlacementStrategy::kPack, rankflow::PlacementStrategy::kStrictPack}) {
+    if (n >= 2) {
+      auto pg = rankflow::CreatePlacementGroup({{{"pgslot", 1}}, {{"pgslot", 1}}}, s);
+      EXPECT_NE(pg.rank(0), pg.rank(1));
+      rankflow::RemovePlacementGroup(pg);
+    } else {
+      EXPECT_THROW(rankflow::CreatePlacementGroup({{{"pgslot", 1}}, {{"pgslot", 1}}}, s), rankflow::Error);
+    }
+  }
+  auto code_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const rankflow::Error& e) {
+      return e.code();
+    }
+    return static_cast<rankflow::ErrorCode>(0);  // no error
+  };
+  using rankflow::ErrorCode;
+  EXPECT_EQ(code_of([] { rankflow::CreatePlacementGroup({}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([] { rankflow::CreatePlacementGroup({{{"pgslot", -1}}}); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([] { rankflow::CreatePlacementGroup({{{"no-such-thing", 1}}}); }),
+            ErrorCode::kInfeasible);
+  auto pg = rankflow::CreatePlacementGroup({{{"pgslot", 1}}});
+  EXPECT_EQ(code_of([&] { (void)pg.rank(5); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([&] { rankflow::Actor(MakeCounter).SetPlacementGroup(pg, 3).Remote(0); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code_of([] { rankflow::RemovePlacementGroup(rankflow::PlacementGroup()); }),
+            ErrorCode::kInvalidArgument);
+  rankflow::RemovePlacementGroup(pg);
+}
