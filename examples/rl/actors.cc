@@ -5,11 +5,16 @@
 #include <stdexcept>
 
 #include "cartpole.h"
+#include "heat.h"
 
 namespace rl {
 
-Simulator::Simulator(int id, int num_envs, float gamma)
-    : id_(id), num_envs_(num_envs < 1 ? 1 : num_envs), gamma_(gamma) {}
+// One learner serves either environment: both observe 4 floats, choose of 2.
+static_assert(CartPole::kObservationSize == HeatRod::kObservationSize &&
+              CartPole::kNumActions == HeatRod::kNumActions);
+
+Simulator::Simulator(int id, int num_envs, float gamma, EnvKind env)
+    : id_(id), num_envs_(num_envs < 1 ? 1 : num_envs), gamma_(gamma), env_(env) {}
 
 Rollout Simulator::Run(PublishedWeights w, int episodes, uint64_t seed) {
   // A view of the parameters where they lie: in this node's store (no copy),
@@ -27,7 +32,7 @@ Rollout Simulator::Run(PublishedWeights w, int episodes, uint64_t seed) {
     aligned = params.ToVector();
     view.params = aligned.data();
   }
-  Rollout out = PlayEpisodes(view, num_envs_, gamma_, episodes, seed);
+  Rollout out = PlayEpisodes(env_, view, num_envs_, gamma_, episodes, seed);
   out.sim_id = id_;
   out.weights_version = w.version;
   return out;
@@ -91,8 +96,11 @@ UpdateStats Learner::Update(Rollout batch) {
   return s;
 }
 
-Simulator* MakeSimulator(int id, int num_envs, float gamma) {
-  return new Simulator(id, num_envs, gamma);
+Simulator* MakeSimulator(int id, int num_envs, float gamma, int env) {
+  if (env != static_cast<int>(EnvKind::kCartPole) && env != static_cast<int>(EnvKind::kHeat)) {
+    throw std::invalid_argument("unknown environment " + std::to_string(env));
+  }
+  return new Simulator(id, num_envs, gamma, static_cast<EnvKind>(env));
 }
 Learner* MakeLearner(int hidden, float lr, uint64_t seed, std::string device) {
   return new Learner(hidden, lr, seed, device);

@@ -1,7 +1,7 @@
 // The two kinds of actors of the example.
 //
-//   Simulator  lives on any rank and plays episodes of cart-pole with the
-//              weights a call names, read from the object store.
+//   Simulator  lives on any rank and plays episodes (cart-pole or heat
+//              control) with the weights a call names, read from the object store.
 //   Learner    owns the policy and Adam's state (on its GPU when it has one);
 //              folds in rollouts one at a time and publishes its weights.
 //
@@ -58,7 +58,7 @@ struct UpdateStats {
 
 class Simulator {
  public:
-  Simulator(int id, int num_envs, float gamma);
+  Simulator(int id, int num_envs, float gamma, EnvKind env);
   /// Plays `episodes` episodes, `num_envs` at a time, sampling actions from
   /// the softmax policy `w`. Deterministic for a given (w, episodes, seed).
   Rollout Run(PublishedWeights w, int episodes, uint64_t seed);
@@ -67,6 +67,7 @@ class Simulator {
   int id_;
   int num_envs_;
   float gamma_;
+  EnvKind env_;
 };
 
 class Learner {
@@ -88,7 +89,7 @@ class Learner {
   PublishedWeights published_;        // the latest published version
 };
 
-Simulator* MakeSimulator(int id, int num_envs, float gamma);
+Simulator* MakeSimulator(int id, int num_envs, float gamma, int env);
 Learner* MakeLearner(int hidden, float lr, uint64_t seed, std::string device);
 
 }  // namespace rl

@@ -95,7 +95,7 @@ bool CheckLearns() {
   std::deque<float> last100;
   double mean = 0;
   for (int it = 1; it <= 300; ++it) {
-    const rl::Rollout r = rl::PlayEpisodes(rl::ViewOf(w), 8, 0.99f, 8, 1000003ull * it);
+    const rl::Rollout r = rl::PlayEpisodes(rl::EnvKind::kCartPole, rl::ViewOf(w), 8, 0.99f, 8, 1000003ull * it);
     const std::vector<float> adv = rl::NormalisedAdvantages(r.returns_to_go);
     gpu.Step(r.observations.data(), r.actions.data(), adv.data(), r.actions.size(),
              w.params.data());

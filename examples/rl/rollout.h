@@ -1,9 +1,11 @@
-// Playing cart-pole episodes with a policy, and the batch that results.
+// Playing episodes (cart-pole or heat control) with a policy, and the batch
+// that results.
 // Plain C++ (no rankflow): the Simulator actor calls it, and so does the
 // stand-alone GPU check.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <cereal/types/vector.hpp>
@@ -30,9 +32,19 @@ struct Rollout {
   }
 };
 
-/// Plays `episodes` episodes, `num_envs` environments side by side, sampling
-/// actions from the softmax policy `w`. Deterministic for a given (w,
-/// episodes, seed). Fills everything but sim_id and weights_version.
-Rollout PlayEpisodes(PolicyView w, int num_envs, float gamma, int episodes, uint64_t seed);
+/// The environments; both observe 4 floats and choose between 2 actions.
+enum class EnvKind : int32_t {
+  kCartPole = 0,  ///< cart-pole (cartpole.h): solved at a mean return of 195
+  kHeat = 1,      ///< heat control on a 1-D rod (heat.h), a stencil per step
+};
+/// "cartpole" / "heat" <-> EnvKind; false for an unknown name.
+bool ParseEnv(const std::string& name, EnvKind* kind);
+const char* EnvName(EnvKind kind);
+
+/// Plays `episodes` episodes of `env`, `num_envs` environments side by
+/// side, sampling actions from the softmax policy `w`. Deterministic for a
+/// given (w, episodes, seed). Fills everything but sim_id and weights_version.
+Rollout PlayEpisodes(EnvKind env, PolicyView w, int num_envs, float gamma, int episodes,
+                     uint64_t seed);
 
 }  // namespace rl
