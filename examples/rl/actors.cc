@@ -27,11 +27,6 @@ Rollout Simulator::Run(PublishedWeights w, int episodes, uint64_t seed) {
                                 std::to_string(w.hidden) + "-" + std::to_string(w.out) +
                                 " network needs " + std::to_string(view.NumParams()));
   }
-  std::vector<float> aligned;  // small objects may arrive unaligned inside a message
-  if (reinterpret_cast<uintptr_t>(params.data()) % alignof(float) != 0) {
-    aligned = params.ToVector();
-    view.params = aligned.data();
-  }
   Rollout out = PlayEpisodes(env_, view, num_envs_, gamma_, episodes, seed);
   out.sim_id = id_;
   out.weights_version = w.version;

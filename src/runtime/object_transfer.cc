@@ -502,7 +502,13 @@ void Runtime::OnData(int source, const Buffer& msg) {
         return;
       }
       Buffer data;
-      if (!CopyIntoStore(d.bytes, &data)) data = d.bytes.Persist();
+      if (!CopyIntoStore(d.bytes, &data)) {
+        // Kept in the message when it lies 8-byte aligned (the header is
+        // padded for that); copied when a batch left it unaligned, so views
+        // of it (ArrayView<double>) stay aligned.
+        const bool aligned = reinterpret_cast<uintptr_t>(d.bytes.data()) % 8 == 0;
+        data = aligned ? d.bytes.Persist() : Buffer::Copy(d.bytes.data(), d.bytes.size());
+      }
       store::Descriptor where;
       const bool held = store_ && store_->Describe(data, &where);
       FinishFetch(id, objects::ValueOf(data));
