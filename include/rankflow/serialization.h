@@ -144,15 +144,16 @@ T DecodeStored(const Buffer& b) {
 /// object lives until the last one, on any rank, is gone.
 template <class Archive, typename T>
 void save(Archive& ar, const ObjectRef<T>& ref) {
-  internal::ObjectId id = internal::ExportRef(ref.handle());
-  ar(id.owner, id.seq);
+  internal::ExportedRef e = internal::ExportRef(ref.handle());
+  ar(e.id.owner, e.id.seq, e.token);
 }
 
 template <class Archive, typename T>
 void load(Archive& ar, ObjectRef<T>& ref) {
   internal::ObjectId id;
-  ar(id.owner, id.seq);
-  ref = ObjectRef<T>(internal::ImportRef(id));
+  uint64_t token = 0;
+  ar(id.owner, id.seq, token);
+  ref = ObjectRef<T>(internal::ImportRef(id, token));
 }
 
 }  // namespace rankflow

@@ -117,6 +117,36 @@ bool ObjectTable::Release(uint64_t seq) {
   return true;
 }
 
+bool ObjectTable::AddBorrow(uint64_t seq, uint64_t token) {
+  if (token == 0) return AddRef(seq);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(seq);
+  if (it == entries_.end()) return false;
+  auto& b = it->second.borrows;
+  if (!b) b = std::make_unique<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>>();
+  if (b->second.erase(token) == 0) {  // not released yet: count it
+    b->first.insert(token);
+    ++it->second.refs;
+  }
+  return true;
+}
+
+bool ObjectTable::ReleaseBorrow(uint64_t seq, uint64_t token) {
+  if (token == 0) return Release(seq);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(seq);
+    if (it == entries_.end()) return false;
+    auto& b = it->second.borrows;
+    if (!b) b = std::make_unique<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>>();
+    if (b->first.erase(token) == 0) {  // its announcement is still on the way
+      b->second.insert(token);
+      return false;
+    }
+  }
+  return Release(seq);
+}
+
 void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
   ObjectValue value;
   {

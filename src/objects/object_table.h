@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -42,8 +43,8 @@ struct SpillFile {
 /// References serialized inside an object's value: the object holds one
 /// count on each until it is freed (then `release` gives them back).
 struct ContainedRefs {
-  std::vector<internal::ObjectId> ids;
-  std::function<void(const std::vector<internal::ObjectId>&)> release;
+  std::vector<internal::ExportedRef> ids;
+  std::function<void(const std::vector<internal::ExportedRef>&)> release;
   ~ContainedRefs() {
     if (release) release(ids);
   }
@@ -72,7 +73,8 @@ ObjectValue ErrorValue(StatusCode code, std::string message, std::string_view ta
 class RefSink {
  public:
   virtual ~RefSink() = default;
-  virtual void ReleaseRef(const internal::ObjectId& id) = 0;
+  /// Drops one reference; `token` names the borrow it ends (0: an ordered one).
+  virtual void ReleaseRef(const internal::ObjectId& id, uint64_t token) = 0;
 };
 
 class ObjectTable : public RefSink {
@@ -90,7 +92,13 @@ class ObjectTable : public RefSink {
   bool AddRef(uint64_t seq);
   /// Drops one reference; true if that freed the object.
   bool Release(uint64_t seq);
-  void ReleaseRef(const internal::ObjectId& id) override { Release(id.seq); }
+  /// A borrow announced by the rank that passed it on (token != 0). If its
+  /// release came first, the two cancel out; else it counts one reference.
+  bool AddBorrow(uint64_t seq, uint64_t token);
+  /// The end of borrow `token` (0: Release). Before its announcement it is
+  /// only noted; true if it freed the object.
+  bool ReleaseBorrow(uint64_t seq, uint64_t token);
+  void ReleaseRef(const internal::ObjectId& id, uint64_t token) override { ReleaseBorrow(id.seq, token); }
   /// Swaps a ready object's value if it still holds exactly `expected`'s
   /// bytes (spilling and restoring). Returns false if not.
   bool ReplaceValue(uint64_t seq, const uint8_t* expected_data, const void* expected_spill,
@@ -116,6 +124,8 @@ class ObjectTable : public RefSink {
   struct Entry {
     bool done = false;
     int refs = 1;
+    // Borrows with tokens: announced and counted / released before announced.
+    std::unique_ptr<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>> borrows;
     ObjectValue value;
     std::vector<ReadyCallback> callbacks;
     uint64_t last_read = 0;  // tick of completion or of the last read

@@ -14,10 +14,10 @@ namespace rankflow::internal {
 
 class RefHandle {
  public:
-  RefHandle(ObjectId id, std::weak_ptr<objects::RefSink> sink)
-      : id_(id), sink_(std::move(sink)) {}
+  RefHandle(ObjectId id, std::weak_ptr<objects::RefSink> sink, uint64_t token = 0)
+      : id_(id), token_(token), sink_(std::move(sink)) {}
   ~RefHandle() {
-    if (auto s = sink_.lock()) s->ReleaseRef(id_);
+    if (auto s = sink_.lock()) s->ReleaseRef(id_, token_);
   }
   RefHandle(const RefHandle&) = delete;
   RefHandle& operator=(const RefHandle&) = delete;
@@ -26,6 +26,7 @@ class RefHandle {
 
  private:
   ObjectId id_;
+  uint64_t token_;  // the borrow this handle adopted from a message (0: none)
   std::weak_ptr<objects::RefSink> sink_;
 };
 

@@ -91,12 +91,12 @@ void BeginExportCapture() { runtime::TakeExports(); }
 ImportOwnGuard::ImportOwnGuard() : previous_(runtime::SetImportOwn(true)) {}
 ImportOwnGuard::~ImportOwnGuard() { runtime::SetImportOwn(previous_); }
 
-ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle) {
+ExportedRef ExportRef(const std::shared_ptr<RefHandle>& handle) {
   return runtime::Runtime::CurrentOrThrow().ExportRef(handle);
 }
 
-std::shared_ptr<RefHandle> ImportRef(const ObjectId& id) {
-  return runtime::Runtime::CurrentOrThrow().ImportRef(id);
+std::shared_ptr<RefHandle> ImportRef(const ObjectId& id, uint64_t token) {
+  return runtime::Runtime::CurrentOrThrow().ImportRef(id, token);
 }
 
 Buffer GetBytes(const RefHandle& handle, int64_t timeout_ms) {

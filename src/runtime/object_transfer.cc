@@ -4,6 +4,8 @@
 // the reader's store), copies cached where they were fetched, and readers
 // sent to those copies instead of the owner.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/logging.h"
 #include "objects/ref_handle.h"
@@ -25,7 +27,9 @@ struct Runtime::Fetch {
 class Runtime::BorrowSink : public objects::RefSink {
  public:
   explicit BorrowSink(Runtime* rt) : rt_(rt) {}
-  void ReleaseRef(const internal::ObjectId& id) override { rt_->ReleaseBorrowed(id); }
+  void ReleaseRef(const internal::ObjectId& id, uint64_t token) override {
+    rt_->ReleaseBorrowed(id, token);
+  }
 
  private:
   Runtime* rt_;
@@ -38,7 +42,7 @@ using objects::ErrorValue;
 }  // namespace
 
 namespace {
-thread_local std::vector<internal::ObjectId> tls_exports;
+thread_local std::vector<internal::ExportedRef> tls_exports;
 thread_local bool tls_import_own = false;
 }  // namespace
 
@@ -48,24 +52,24 @@ bool SetImportOwn(bool own) {
   return was;
 }
 
-std::vector<internal::ObjectId> TakeExports() {
-  std::vector<internal::ObjectId> out;
+std::vector<internal::ExportedRef> TakeExports() {
+  std::vector<internal::ExportedRef> out;
   out.swap(tls_exports);
   return out;
 }
 
 std::shared_ptr<const objects::ContainedRefs> Runtime::MakeContained(
-    std::vector<internal::ObjectId> ids) {
+    std::vector<internal::ExportedRef> ids) {
   if (ids.empty()) return nullptr;
   auto c = std::make_shared<objects::ContainedRefs>();
   c->ids = std::move(ids);
   std::weak_ptr<objects::RefSink> local = objects_;
   std::weak_ptr<objects::RefSink> remote = borrow_sink_;
   const uint32_t self = static_cast<uint32_t>(rank_);
-  c->release = [local, remote, self](const std::vector<internal::ObjectId>& ids) {
-    for (const auto& id : ids) {
-      auto sink = (id.owner == self ? local : remote).lock();
-      if (sink) sink->ReleaseRef(id);
+  c->release = [local, remote, self](const std::vector<internal::ExportedRef>& ids) {
+    for (const auto& e : ids) {
+      auto sink = (e.id.owner == self ? local : remote).lock();
+      if (sink) sink->ReleaseRef(e.id, e.token);
     }
   };
   return c;
@@ -73,44 +77,56 @@ std::shared_ptr<const objects::ContainedRefs> Runtime::MakeContained(
 
 void Runtime::InitObjectTransfer() { borrow_sink_ = std::make_shared<BorrowSink>(this); }
 
-internal::ObjectId Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>& handle) {
-  if (handle == nullptr) return internal::ObjectId{};
-  const internal::ObjectId id = handle->id();
-  if (static_cast<int>(id.owner) == rank_) {
-    objects_->AddRef(id.seq);
+internal::ExportedRef Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>& handle) {
+  if (handle == nullptr) return {};
+  internal::ExportedRef e{handle->id(), 0};
+  if (static_cast<int>(e.id.owner) == rank_) {
+    objects_->AddRef(e.id.seq);  // counted before the bytes can leave
   } else if (transport_) {
-    // Sent before this rank's own reference can be released (per-peer order).
+    // The new borrow's release may come from a third rank and overtake this
+    // announcement; the token lets the owner pair the two in any order.
+    e.token = (static_cast<uint64_t>(rank_) << 44) | (next_borrow_token_.fetch_add(1) & ((1ull << 44) - 1));
     std::vector<uint8_t> msg;
-    EncodeObjectSeq(msg, id.seq);
-    Status st = transport_->Send(static_cast<int>(id.owner), kObjectAddRef, std::move(msg));
-    if (!st.ok()) RF_WARN("borrowing object {}: {}", id.ToString(), st.ToString());
+    EncodeBorrow(msg, e.id.seq, e.token);
+    if (const int delay = addref_delay_ms_.load(); delay > 0) {
+      // Testing only: the announcement arrives late (the test outlives it).
+      std::thread([this, id = e.id, delay, msg = std::move(msg)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        if (!stopped_) (void)transport_->Send(static_cast<int>(id.owner), kObjectAddRef, std::move(msg));
+      }).detach();
+    } else {
+      Status st = transport_->Send(static_cast<int>(e.id.owner), kObjectAddRef, std::move(msg));
+      if (!st.ok()) RF_WARN("borrowing object {}: {}", e.id.ToString(), st.ToString());
+    }
   }
-  tls_exports.push_back(id);
-  return id;
+  tls_exports.push_back(e);
+  return e;
 }
 
-std::shared_ptr<internal::RefHandle> Runtime::ImportRef(const internal::ObjectId& id) {
+std::shared_ptr<internal::RefHandle> Runtime::ImportRef(const internal::ObjectId& id, uint64_t token) {
   if (id.seq == 0) return nullptr;
   if (id.owner >= static_cast<uint32_t>(size_)) {
     throw Error(ErrorCode::kMalformed, "object reference " + id.ToString() + " names no rank of this job");
   }
   if (tls_import_own) {
-    // Decoding a stored object: it keeps its counts; this copy takes one.
+    // Decoding a stored object: it keeps its counts; this copy takes one of
+    // its own, announced and later released by this rank, in order.
+    token = 0;
     if (static_cast<int>(id.owner) == rank_) {
       objects_->AddRef(id.seq);
     } else if (transport_) {
       std::vector<uint8_t> msg;
-      EncodeObjectSeq(msg, id.seq);
+      EncodeBorrow(msg, id.seq, 0);
       (void)transport_->Send(static_cast<int>(id.owner), kObjectAddRef, std::move(msg));
     }
   }
   if (static_cast<int>(id.owner) == rank_) {
-    return std::make_shared<internal::RefHandle>(id, objects_);
+    return std::make_shared<internal::RefHandle>(id, objects_, token);
   }
-  return std::make_shared<internal::RefHandle>(id, borrow_sink_);
+  return std::make_shared<internal::RefHandle>(id, borrow_sink_, token);
 }
 
-void Runtime::ReleaseBorrowed(const internal::ObjectId& id) {
+void Runtime::ReleaseBorrowed(const internal::ObjectId& id, uint64_t token) {
   {
     std::lock_guard<std::mutex> lock(fetch_mu_);
     auto it = fetches_.find({id.owner, id.seq});
@@ -118,7 +134,7 @@ void Runtime::ReleaseBorrowed(const internal::ObjectId& id) {
   }
   if (!transport_ || stopped_) return;
   std::vector<uint8_t> msg;
-  EncodeObjectSeq(msg, id.seq);
+  EncodeBorrow(msg, id.seq, token);
   (void)transport_->Send(static_cast<int>(id.owner), kObjectRelease, std::move(msg));
 }
 
@@ -286,17 +302,17 @@ void Runtime::FailFetchesFrom(int rank) {
 void Runtime::OnObjectMessage(int source, uint16_t kind, const Buffer& msg) {
   if (kind == kObjectFetch) return OnFetch(source, msg);
   if (kind == kObjectData) return OnData(source, msg);
-  uint64_t seq = 0;
-  Status st = DecodeObjectSeq(msg, &seq);
+  uint64_t seq = 0, token = 0;
+  Status st = kind == kObjectHave ? DecodeObjectSeq(msg, &seq) : DecodeBorrow(msg, &seq, &token);
   if (!st.ok()) {
     counters_.messages_malformed.fetch_add(1);
     RF_WARN("dropped an object message from rank {}: {}", source, st.ToString());
     return;
   }
   if (kind == kObjectAddRef) {
-    objects_->AddRef(seq);
+    objects_->AddBorrow(seq, token);
   } else if (kind == kObjectRelease) {
-    if (objects_->Release(seq)) {
+    if (objects_->ReleaseBorrow(seq, token)) {
       std::lock_guard<std::mutex> lock(holders_mu_);
       holders_.erase(seq);
       serve_turn_.erase(seq);

@@ -15,6 +15,20 @@ Status DecodeObjectSeq(const Buffer& msg, uint64_t* seq) {
   return Status::Ok();
 }
 
+void EncodeBorrow(std::vector<uint8_t>& out, uint64_t seq, uint64_t token) {
+  ByteWriter w(out);
+  w.Put<uint64_t>(seq);
+  w.Put<uint64_t>(token);
+}
+
+Status DecodeBorrow(const Buffer& msg, uint64_t* seq, uint64_t* token) {
+  ByteReader r(msg.data(), msg.size());
+  *seq = r.Get<uint64_t>();
+  *token = r.Get<uint64_t>();
+  if (!r.ok() || r.remaining() != 0) return {StatusCode::kMalformed, "borrow message does not parse"};
+  return Status::Ok();
+}
+
 void EncodeFetch(std::vector<uint8_t>& out, const FetchWire& f) {
   ByteWriter w(out);
   w.Put<uint32_t>(f.owner);

@@ -23,9 +23,13 @@ enum class DataForm : uint8_t {
   kMiss = 5,        // this holder no longer has a copy: ask the owner
 };
 
-/// kObjectAddRef / kObjectRelease / kObjectHave: one object of the receiver.
+/// kObjectHave: one object of the receiver.
 void EncodeObjectSeq(std::vector<uint8_t>& out, uint64_t seq);
 Status DecodeObjectSeq(const Buffer& msg, uint64_t* seq);
+/// kObjectAddRef / kObjectRelease: one object of the receiver and the borrow
+/// token (0: a reference counted in order).
+void EncodeBorrow(std::vector<uint8_t>& out, uint64_t seq, uint64_t token);
+Status DecodeBorrow(const Buffer& msg, uint64_t* seq, uint64_t* token);
 
 /// kObjectFetch: please send object owner:seq; `direct` forbids a redirect.
 struct FetchWire {

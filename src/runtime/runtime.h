@@ -37,7 +37,7 @@ namespace rankflow::runtime {
 /// Sets whether imports take their own counts; returns the previous setting.
 bool SetImportOwn(bool own);
 /// The references this thread exported since the last call.
-std::vector<internal::ObjectId> TakeExports();
+std::vector<internal::ExportedRef> TakeExports();
 
 /// Everything a Runtime needs, decided by bootstrap.
 struct RuntimeDeps {
@@ -94,11 +94,11 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   internal::WritableObject CreateObject(uint64_t bytes);
   std::shared_ptr<internal::RefHandle> SealObject(internal::WritableObject&& object);
   /// A serialized reference leaves this rank: count it at the owner.
-  internal::ObjectId ExportRef(const std::shared_ptr<internal::RefHandle>& handle);
+  internal::ExportedRef ExportRef(const std::shared_ptr<internal::RefHandle>& handle);
   /// A serialized reference arrived: a handle that releases it when gone.
-  std::shared_ptr<internal::RefHandle> ImportRef(const internal::ObjectId& id);
+  std::shared_ptr<internal::RefHandle> ImportRef(const internal::ObjectId& id, uint64_t token);
   /// Holds one count on each of `ids` for a stored object; null if empty.
-  std::shared_ptr<const objects::ContainedRefs> MakeContained(std::vector<internal::ObjectId> ids);
+  std::shared_ptr<const objects::ContainedRefs> MakeContained(std::vector<internal::ExportedRef> ids);
   /// A view of bytes in this node's store named by an argument descriptor.
   Buffer StoredArgument(uint64_t data_off, uint64_t size);
   store::NodeStore* store() { return store_.get(); }
@@ -106,6 +106,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Forgets every copy fetched from another rank (tests, memory pressure).
   void DropFetchedCopies();
   uint64_t inline_bytes() const { return inline_bytes_; }
+  /// Testing: hold back borrow AddRefs to other owners by `ms`.
+  void DelayBorrowAddRefs(int ms) { addref_delay_ms_.store(ms); }
 
   // Actors (actor_submitter.cc); errors are thrown as rankflow::Error.
   internal::ActorId CreateActor(const std::string* factory, const internal::ActorOptions& options,
@@ -203,7 +205,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::shared_ptr<internal::RefHandle> LocalizeRef(const std::shared_ptr<internal::RefHandle>& ref);
   void SendFetch(const internal::ObjectId& id, int to, bool direct);
   Result<objects::ObjectValue> GetRemote(const internal::ObjectId& id, int64_t deadline);
-  void ReleaseBorrowed(const internal::ObjectId& id);
+  void ReleaseBorrowed(const internal::ObjectId& id, uint64_t token);
   void OnObjectMessage(int source, uint16_t kind, const Buffer& msg);
   void OnFetch(int source, const Buffer& msg);
   void OnData(int source, const Buffer& msg);
@@ -256,6 +258,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::unique_ptr<actors::ActorHost> actors_;
   std::atomic<uint64_t> next_actor_seq_{1};
   std::atomic<uint64_t> next_group_id_{1};
+  std::atomic<int> addref_delay_ms_{0};  // testing only
+  std::atomic<uint64_t> next_borrow_token_{1};
   std::mutex actor_mu_;
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> call_seq_;  // per actor: next call position
   std::atomic<int64_t> next_request_{1};

@@ -61,7 +61,7 @@ void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&&
                             bool placed) {
   // References the result's encoding exported (on this thread): the result
   // object holds them until it is freed.
-  std::vector<internal::ObjectId> contained = TakeExports();
+  std::vector<internal::ExportedRef> contained = TakeExports();
   if (value.error) contained.clear();
   if (static_cast<int>(owner) == rank_) {
     if (placed) placement_.OnFinished(rank_);

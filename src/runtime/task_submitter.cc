@@ -145,10 +145,10 @@ void Runtime::OnResult(int source, const Buffer& msg) {
   bool placed = false;
   store::Descriptor where;
   bool stored = false;
-  std::vector<internal::ObjectId> contained;
+  std::vector<internal::ExportedRef> contained;
   Status st = DecodeResult(msg, &seq, &value, &where, &stored, &contained);
-  for (const auto& id : contained) {
-    if (id.owner >= static_cast<uint32_t>(size_)) st = Status(StatusCode::kMalformed, "bad reference");
+  for (const auto& e : contained) {
+    if (e.id.owner >= static_cast<uint32_t>(size_)) st = Status(StatusCode::kMalformed, "bad reference");
   }
   if (st.ok()) value.contained = MakeContained(std::move(contained));
   if (st.ok() && stored) {

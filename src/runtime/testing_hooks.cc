@@ -56,4 +56,6 @@ int NodeOfRank(int rank) { return runtime::Runtime::CurrentOrThrow().NodeOf(rank
 
 void DropFetchedCopies() { runtime::Runtime::CurrentOrThrow().DropFetchedCopies(); }
 
+void DelayBorrowAddRefs(int ms) { runtime::Runtime::CurrentOrThrow().DelayBorrowAddRefs(ms); }
+
 }  // namespace rankflow::testing

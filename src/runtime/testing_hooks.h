@@ -36,5 +36,9 @@ StoreStats GetStoreStats();
 int NodeOfRank(int rank);
 /// Drops the copies this rank fetched from other ranks (its cache).
 void DropFetchedCopies();
+/// Holds back this rank's borrow announcements (the AddRef it sends an
+/// object's owner when it passes a borrowed reference on) by `ms`, so that
+/// another rank's release can overtake them. 0 sends them at once again.
+void DelayBorrowAddRefs(int ms);
 
 }  // namespace rankflow::testing

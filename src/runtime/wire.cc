@@ -12,6 +12,7 @@ constexpr uint8_t kResultError = 2;
 constexpr uint8_t kResultStored = 3;
 constexpr uint8_t kResultOkWithRefs = 4;
 constexpr uint32_t kMaxContained = 1u << 20;
+constexpr size_t kContainedBytes = 20;  // owner, seq, borrow token
 }  // namespace
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
@@ -40,18 +41,19 @@ Status DecodeTask(const Buffer& msg, TaskWire* out) {
 
 void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
                   const objects::ObjectValue& value,
-                  const std::vector<internal::ObjectId>* contained) {
+                  const std::vector<internal::ExportedRef>* contained) {
   if (value.error == nullptr && contained != nullptr && !contained->empty()) {
     ByteWriter w(out);
     w.Put<uint64_t>(seq);
     w.Put<int32_t>(rank);
     w.Put<uint8_t>(kResultOkWithRefs);
     w.Put<uint32_t>(static_cast<uint32_t>(contained->size()));
-    for (const auto& id : *contained) {
-      w.Put<uint32_t>(id.owner);
-      w.Put<uint64_t>(id.seq);
+    for (const auto& e : *contained) {
+      w.Put<uint32_t>(e.id.owner);
+      w.Put<uint64_t>(e.id.seq);
+      w.Put<uint64_t>(e.token);
     }
-    const size_t header = 17 + 12 * contained->size();
+    const size_t header = 17 + kContainedBytes * contained->size();
     for (size_t pad = (8 - (6 + header) % 8) % 8; pad > 0; --pad) w.Put<uint8_t>(0);
     w.PutBytes(value.data.data(), value.data.size());
     return;
@@ -88,7 +90,7 @@ void EncodeStoredResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
 
 Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
                     store::Descriptor* stored, bool* is_stored,
-                    std::vector<internal::ObjectId>* contained) {
+                    std::vector<internal::ExportedRef>* contained) {
   if (is_stored != nullptr) *is_stored = false;
   ByteReader r(msg.data(), msg.size());
   *seq = r.Get<uint64_t>();
@@ -105,15 +107,16 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
   }
   if (kind == kResultOkWithRefs) {
     uint32_t n = r.Get<uint32_t>();
-    if (!r.ok() || n == 0 || n > kMaxContained || r.remaining() < 12ull * n) {
+    if (!r.ok() || n == 0 || n > kMaxContained || r.remaining() < kContainedBytes * n) {
       return {StatusCode::kMalformed, "result references do not parse"};
     }
-    std::vector<internal::ObjectId> ids(n);
-    for (auto& id : ids) {
-      id.owner = r.Get<uint32_t>();
-      id.seq = r.Get<uint64_t>();
+    std::vector<internal::ExportedRef> ids(n);
+    for (auto& e : ids) {
+      e.id.owner = r.Get<uint32_t>();
+      e.id.seq = r.Get<uint64_t>();
+      e.token = r.Get<uint64_t>();
     }
-    r.Skip((8 - (6 + 17 + 12 * static_cast<size_t>(n)) % 8) % 8);
+    r.Skip((8 - (6 + 17 + kContainedBytes * static_cast<size_t>(n)) % 8) % 8);
     if (!r.ok()) return {StatusCode::kMalformed, "result references do not parse"};
     if (contained != nullptr) *contained = std::move(ids);
     out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();

@@ -51,13 +51,13 @@ Status DecodeTask(const Buffer& msg, TaskWire* out);
 /// `contained`: references serialized inside the value (the owner's object holds them).
 void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
                   const objects::ObjectValue& value,
-                  const std::vector<internal::ObjectId>* contained = nullptr);
+                  const std::vector<internal::ExportedRef>* contained = nullptr);
 /// A result already in the owner's node store (same node): its location.
 void EncodeStoredResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
                         const store::Descriptor& where);
 /// `*stored` is set (and out->data left empty) for a stored result.
 Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
                     store::Descriptor* stored = nullptr, bool* is_stored = nullptr,
-                    std::vector<internal::ObjectId>* contained = nullptr);
+                    std::vector<internal::ExportedRef>* contained = nullptr);
 
 }  // namespace rankflow::runtime

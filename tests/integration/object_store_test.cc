@@ -158,6 +158,32 @@ TEST(ObjectStore, SmallArraysReadFromOtherRanksAreAligned) {
   }
 }
 
+int DropRefs(std::vector<DoublesRef> refs) { return static_cast<int>(refs.size()); }
+RANKFLOW_REMOTE(DropRefs);
+
+// Three ranks: the driver borrows an object of rank 1 and passes the borrow
+// to a task on rank 2, which drops it at once. Rank 2's release reaches the
+// owner before the driver's announcement of the new borrow (held back here
+// on purpose); the object must survive it, and be freed once all are gone.
+TEST(ObjectStore, ABorrowReleasedBeforeItsAnnouncementKeepsTheObject) {
+  if (rankflow::Size() < 3) GTEST_SKIP() << "needs an owner, a borrower and a third rank";
+  const uint64_t before = *rankflow::Get(rankflow::Task(OwnedHere).SetRank(1).Remote(0));
+  {
+    auto held = *rankflow::Get(rankflow::Task(MakeRemote).SetRank(1).Remote(size_t{1000}));
+    rankflow::testing::DelayBorrowAddRefs(500);
+    EXPECT_EQ(*rankflow::Get(rankflow::Task(DropRefs).SetRank(2).Remote(held)), 1);
+    rankflow::testing::DelayBorrowAddRefs(0);
+    auto v = rankflow::GetArray(held[0], 10000);  // still there
+    EXPECT_EQ(std::accumulate(v.begin(), v.end(), 0.0), RampSum(1000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the late announcement lands
+    rankflow::testing::DropFetchedCopies();
+  }
+  // Every borrow is gone: the owner frees the object (no count left over).
+  EXPECT_TRUE(Eventually([&] { return *rankflow::Get(rankflow::Task(OwnedHere).SetRank(1).Remote(0)); },
+                         before))
+      << "rank 1 still owns more objects than before";
+}
+
 TEST(ObjectStore, StoredContainersKeepTheirReferencesAcrossDecodes) {
   // A stored object that holds references keeps them alive however often it
   // is decoded, and the decoded copies come and go on their own.

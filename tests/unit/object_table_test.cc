@@ -150,6 +150,25 @@ TEST(ObjectTableTest, AddRefKeepsObjectAlive) {
   EXPECT_EQ(t.size(), 0u);
 }
 
+// A borrow's release can reach the owner before the announcement of the
+// borrow (they come from different ranks): in either order the pair cancels
+// out, and the object lives on the other references.
+TEST(ObjectTableTest, BorrowReleasedBeforeItsAnnouncementCancelsOut) {
+  ObjectTable t;
+  uint64_t seq = t.CreateReady(Str("shared"));  // one reference: the sender's
+  EXPECT_FALSE(t.ReleaseBorrow(seq, 42));        // early: noted, nothing freed
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_TRUE(t.AddBorrow(seq, 42));             // late announcement: cancels
+  EXPECT_EQ(t.size(), 1u);
+  t.AddBorrow(seq, 7);                           // in order this time
+  EXPECT_FALSE(t.ReleaseBorrow(seq, 7));
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_TRUE(t.ReleaseBorrow(seq, 0));          // the sender's own: freed
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_FALSE(t.AddBorrow(seq, 9));             // gone stays gone
+  EXPECT_EQ(t.size(), 0u);
+}
+
 TEST(ObjectTableTest, CompleteAfterFreeIsIgnored) {
   ObjectTable t;
   uint64_t seq = t.CreatePending();

@@ -27,6 +27,21 @@ TEST(ObjectWire, FetchRoundTripAndGarbage) {
   EXPECT_EQ(DecodeFetch(ToBuffer(out), &f).code(), StatusCode::kMalformed);
 }
 
+TEST(ObjectWire, BorrowRoundTripAndTruncation) {
+  std::vector<uint8_t> out;
+  EncodeBorrow(out, 77, (uint64_t{5} << 44) | 3);
+  uint64_t seq = 0, token = 0;
+  ASSERT_TRUE(DecodeBorrow(ToBuffer(out), &seq, &token).ok());
+  EXPECT_EQ(seq, 77u);
+  EXPECT_EQ(token, (uint64_t{5} << 44) | 3);
+  for (size_t len = 0; len < out.size(); ++len) {
+    std::vector<uint8_t> cut(out.begin(), out.begin() + len);
+    EXPECT_EQ(DecodeBorrow(ToBuffer(cut), &seq, &token).code(), StatusCode::kMalformed) << len;
+  }
+  out.push_back(0);
+  EXPECT_EQ(DecodeBorrow(ToBuffer(out), &seq, &token).code(), StatusCode::kMalformed);
+}
+
 TEST(ObjectWire, BytesCarryTheirSizeAndTruncationIsCaught) {
   std::vector<uint8_t> payload(1000);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13);

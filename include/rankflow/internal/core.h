@@ -64,8 +64,15 @@ uint64_t InlineLimit();
 /// bytes become: a message decoded once (its import adopts the count), or a
 /// stored object (Put, a task's result), which holds the counts until it is
 /// freed while every decode of it takes counts of its own.
-ObjectId ExportRef(const std::shared_ptr<RefHandle>& handle);
-std::shared_ptr<RefHandle> ImportRef(const ObjectId& id);
+/// A borrow sent from a rank that does not own the object carries a token:
+/// the owner matches the borrow's announcement (from the sender) with its
+/// release (from wherever it ended), in whichever order they arrive.
+struct ExportedRef {
+  ObjectId id;
+  uint64_t token = 0;  // 0: counted in order (sent by the owner, or kept on this rank)
+};
+ExportedRef ExportRef(const std::shared_ptr<RefHandle>& handle);
+std::shared_ptr<RefHandle> ImportRef(const ObjectId& id, uint64_t token);
 /// Starts collecting this thread's exports for the object about to be stored.
 void BeginExportCapture();
 /// While alive, imports on this thread take their own counts (decoding a stored object).
