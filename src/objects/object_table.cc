@@ -117,15 +117,19 @@ bool ObjectTable::Release(uint64_t seq) {
   return true;
 }
 
+ObjectTable::BorrowTokens& ObjectTable::Tokens(Entry& e) {
+  if (!e.borrows) e.borrows = std::make_unique<BorrowTokens>();
+  return *e.borrows;
+}
+
 bool ObjectTable::AddBorrow(uint64_t seq, uint64_t token) {
   if (token == 0) return AddRef(seq);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(seq);
   if (it == entries_.end()) return false;
-  auto& b = it->second.borrows;
-  if (!b) b = std::make_unique<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>>();
-  if (b->second.erase(token) == 0) {  // not released yet: count it
-    b->first.insert(token);
+  BorrowTokens& b = Tokens(it->second);
+  if (b.released_early.erase(token) == 0) {  // not released yet: count it
+    b.counted.insert(token);
     ++it->second.refs;
   }
   return true;
@@ -137,10 +141,9 @@ bool ObjectTable::ReleaseBorrow(uint64_t seq, uint64_t token) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(seq);
     if (it == entries_.end()) return false;
-    auto& b = it->second.borrows;
-    if (!b) b = std::make_unique<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>>();
-    if (b->first.erase(token) == 0) {  // its announcement is still on the way
-      b->second.insert(token);
+    BorrowTokens& b = Tokens(it->second);
+    if (b.counted.erase(token) == 0) {  // its announcement is still on the way
+      b.released_early.insert(token);
       return false;
     }
   }

@@ -121,15 +121,20 @@ class ObjectTable : public RefSink {
   size_t size() const;
 
  private:
+  struct BorrowTokens {
+    std::unordered_set<uint64_t> counted;         // announced, not yet released
+    std::unordered_set<uint64_t> released_early;  // released before their announcement
+  };
   struct Entry {
     bool done = false;
     int refs = 1;
-    // Borrows with tokens: announced and counted / released before announced.
-    std::unique_ptr<std::pair<std::unordered_set<uint64_t>, std::unordered_set<uint64_t>>> borrows;
+    std::unique_ptr<BorrowTokens> borrows;  // made on the first borrow with a token
     ObjectValue value;
     std::vector<ReadyCallback> callbacks;
     uint64_t last_read = 0;  // tick of completion or of the last read
   };
+  static BorrowTokens& Tokens(Entry& e);
+
   uint64_t tick_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
