@@ -71,15 +71,17 @@ UpdateStats Learner::Update(Rollout batch) {
   if (!batch.actions.empty()) {
     const std::vector<float> adv = NormalisedAdvantages(batch.returns_to_go);
     if (batch.observations.size() != batch.actions.size() * weights_.in ||
-        adv.size() != batch.actions.size()) {
+        adv.size() != batch.actions.size() || batch.behaviour_probs.size() != batch.actions.size()) {
       throw std::invalid_argument("Learner::Update: rollout sizes do not match");
     }
+    // Clipped against the probabilities the batch was played with: batches
+    // from older weights (staleness) cannot overshoot.
     if (gpu_) {
-      gpu_->Step(batch.observations.data(), batch.actions.data(), adv.data(), batch.actions.size(),
-                 weights_.params.data());
+      gpu_->Step(batch.observations.data(), batch.actions.data(), adv.data(),
+                 batch.behaviour_probs.data(), batch.actions.size(), weights_.params.data());
     } else {
-      adam_.Step(weights_.params,
-                 ReinforceGradient(weights_, batch.observations, batch.actions, adv));
+      adam_.Step(weights_.params, ReinforceGradient(weights_, batch.observations, batch.actions, adv,
+                                                    &batch.behaviour_probs));
     }
     ++weights_.version;
   }

@@ -1,7 +1,8 @@
 // rl.gpu_check: the learner's GPU path against its CPU path, without the
 // runtime. Exit 0 when they agree and the GPU learner solves cart-pole, 1
 // when not, 77 (skipped) when there is no GPU.
-//   1. gradients of random batches agree (float rounding apart);
+//   1. gradients of random batches agree (float rounding apart), plain
+//      REINFORCE and the clipped surrogate with behaviour probabilities;
 //   2. twenty Adam steps leave the same parameters;
 //   3. training cart-pole with the GPU learner reaches a mean return of 195;
 //   4. (report only, unless --no-timing) update time on the CPU and on the
@@ -59,15 +60,24 @@ bool CheckGradients() {
     rl::Weights w = rl::InitialWeights(4, c.hidden, 2, 7);
     for (float& p : w.params) p += 0.1f * std::sin(float(&p - w.params.data()));  // non-zero everywhere
     const Batch b = RandomBatch(c.n, 4, 2, c.n);
-    const std::vector<float> cpu = rl::ReinforceGradient(w, b.obs, b.actions, b.adv);
-    rl::GpuTrainer gpu(w.in, w.hidden, w.out, w.params.data(), 1e-2f);
-    std::vector<float> g(gpu.NumParams());
-    gpu.Gradient(b.obs.data(), b.actions.data(), b.adv.data(), c.n, g.data());
-    const double err = RelativeError(g, cpu);
-    const bool pass = err < 1e-3;
-    ok &= pass;
-    std::printf("gradient n=%-6zu hidden=%-4d relative error %.2e %s\n", c.n, c.hidden, err,
-                pass ? "ok" : "FAIL");
+    // Behaviour probabilities far from the current policy's, so that many
+    // samples of the clipped surrogate fall outside the clip.
+    std::vector<float> behaviour(c.n);
+    std::mt19937_64 rng(c.n + 1);
+    for (float& p : behaviour) p = std::uniform_real_distribution<float>(0.05f, 0.95f)(rng);
+    const std::vector<float>* variants[] = {nullptr, &behaviour};
+    for (const std::vector<float>* beh : variants) {
+      const std::vector<float> cpu = rl::ReinforceGradient(w, b.obs, b.actions, b.adv, beh);
+      rl::GpuTrainer gpu(w.in, w.hidden, w.out, w.params.data(), 1e-2f);
+      std::vector<float> g(gpu.NumParams());
+      gpu.Gradient(b.obs.data(), b.actions.data(), b.adv.data(), beh ? beh->data() : nullptr, c.n,
+                   g.data());
+      const double err = RelativeError(g, cpu);
+      const bool pass = err < 1e-3;
+      ok &= pass;
+      std::printf("gradient n=%-6zu hidden=%-4d %-9s relative error %.2e %s\n", c.n, c.hidden,
+                  beh ? "clipped" : "reinforce", err, pass ? "ok" : "FAIL");
+    }
   }
   return ok;
 }
@@ -80,7 +90,7 @@ bool CheckAdam() {
   std::vector<float> gpu_params(w.params.size());
   for (int step = 0; step < 20; ++step) {
     adam.Step(w.params, rl::ReinforceGradient(w, b.obs, b.actions, b.adv));
-    gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), b.actions.size(), gpu_params.data());
+    gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), nullptr, b.actions.size(), gpu_params.data());
   }
   const double err = RelativeError(gpu_params, w.params);
   const bool pass = err < 1e-3;
@@ -97,8 +107,8 @@ bool CheckLearns() {
   for (int it = 1; it <= 300; ++it) {
     const rl::Rollout r = rl::PlayEpisodes(rl::EnvKind::kCartPole, rl::ViewOf(w), 8, 0.99f, 8, 1000003ull * it);
     const std::vector<float> adv = rl::NormalisedAdvantages(r.returns_to_go);
-    gpu.Step(r.observations.data(), r.actions.data(), adv.data(), r.actions.size(),
-             w.params.data());
+    gpu.Step(r.observations.data(), r.actions.data(), adv.data(), r.behaviour_probs.data(),
+             r.actions.size(), w.params.data());
     for (float e : r.episode_returns) {
       last100.push_back(e);
       if (last100.size() > 100) last100.pop_front();
@@ -137,11 +147,11 @@ void ReportTimes() {
     rl::Adam adam(w.params.size(), 1e-3f);
     rl::GpuTrainer gpu(w.in, w.hidden, w.out, w.params.data(), 1e-3f);
     std::vector<float> out(w.params.size());
-    gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), c.n, out.data());  // warm-up
+    gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), nullptr, c.n, out.data());  // warm-up
     const double cpu = MedianSeconds(
         [&] { adam.Step(w.params, rl::ReinforceGradient(w, b.obs, b.actions, b.adv)); }, 3);
     const double gpus = MedianSeconds(
-        [&] { gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), c.n, out.data()); }, 7);
+        [&] { gpu.Step(b.obs.data(), b.actions.data(), b.adv.data(), nullptr, c.n, out.data()); }, 7);
     std::printf("| %zu | %d | %.3f | %.3f | %.1fx |\n", c.n, c.hidden, cpu * 1e3, gpus * 1e3,
                 cpu / gpus);
   }

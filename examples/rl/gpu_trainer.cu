@@ -2,6 +2,7 @@
 // row-major (rows x cols) array is, to it, the (cols x rows) transpose, so
 // every product below is written on those transposed views (see each call).
 #include "gpu_trainer.h"
+#include "sample_weight.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -49,9 +50,11 @@ __global__ void BiasTanh(float* h, const float* b1, int hidden, size_t total) {
   if (k < total) h[k] = tanhf(h[k] + b1[k % hidden]);
 }
 
-// Per sample i: logits (+ b2) -> softmax p -> d = adv_i / n * (p - onehot(a_i)), in place.
+// Per sample i: logits (+ b2) -> softmax p -> d = w_i (p - onehot(a_i)), in
+// place, w_i from SampleWeight (adv_i / n, clipped when behaviour is given).
 __global__ void SoftmaxGrad(float* logits, const float* b2, const int32_t* actions,
-                            const float* adv, int out, size_t n, float inv_n) {
+                            const float* adv, const float* behaviour, int out, size_t n,
+                            float inv_n, float clip) {
   size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x;
   if (i >= n) return;
   float* z = logits + i * out;
@@ -59,7 +62,8 @@ __global__ void SoftmaxGrad(float* logits, const float* b2, const int32_t* actio
   for (int a = 0; a < out; ++a) mx = fmaxf(mx, z[a] += b2[a]);
   float sum = 0;
   for (int a = 0; a < out; ++a) sum += z[a] = expf(z[a] - mx);
-  const float scale = adv[i] * inv_n;
+  const float scale = SampleWeight(adv[i], inv_n, z[actions[i]] / sum,
+                                   behaviour ? behaviour + i : nullptr, clip);
   for (int a = 0; a < out; ++a) z[a] = scale * (z[a] / sum - (a == actions[i] ? 1.f : 0.f));
 }
 
@@ -88,12 +92,12 @@ __global__ void AdamStep(float* p, float* m, float* v, const float* g, size_t n,
 struct GpuTrainer::Impl {
   int in, hidden, out, device = 0;
   size_t num_params;
-  float lr, beta1, beta2, eps;
+  float lr, clip, beta1, beta2, eps;
   int64_t t = 0;
   std::string name;
   cublasHandle_t blas = nullptr;
   DeviceArray<float> params, grad, m, v;       // num_params each
-  DeviceArray<float> obs, adv, ones, h, dh, d;  // per batch, grown on demand
+  DeviceArray<float> obs, adv, behaviour, ones, h, dh, d;  // per batch, grown on demand
   DeviceArray<int32_t> actions;
 
   ~Impl() {
@@ -102,7 +106,7 @@ struct GpuTrainer::Impl {
 
   // grad <- the REINFORCE gradient for the batch (copied to the device here).
   void ComputeGradient(const float* host_obs, const int32_t* host_actions, const float* host_adv,
-                       size_t n) {
+                       const float* host_behaviour, size_t n) {
     Check(cudaSetDevice(device), "cudaSetDevice");
     if (n == 0) {
       Check(cudaMemset(grad.p, 0, num_params * sizeof(float)), "cudaMemset");
@@ -122,6 +126,11 @@ struct GpuTrainer::Impl {
     Check(cudaMemcpy(actions.p, host_actions, n * sizeof(int32_t), cudaMemcpyHostToDevice),
           "copy actions");
     Check(cudaMemcpy(adv.p, host_adv, n * sizeof(float), cudaMemcpyHostToDevice), "copy adv");
+    if (host_behaviour != nullptr) {
+      behaviour.Reserve(n, "cudaMalloc behaviour");
+      Check(cudaMemcpy(behaviour.p, host_behaviour, n * sizeof(float), cudaMemcpyHostToDevice),
+            "copy behaviour");
+    }
 
     const float* w1 = params.p;
     const float* b1 = w1 + size_t(hidden) * in;
@@ -141,7 +150,9 @@ struct GpuTrainer::Impl {
     // Logits (n x out) = H W2^T; column-major: (out x n) = W2 H^T.
     Check(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, ni, hidden, &one, w2, hidden, h.p,
                       hidden, &zero, d.p, out), "gemm logits");
-    SoftmaxGrad<<<Blocks(n), kThreads>>>(d.p, b2, actions.p, adv.p, out, n, 1.f / ni);
+    SoftmaxGrad<<<Blocks(n), kThreads>>>(d.p, b2, actions.p, adv.p,
+                                         host_behaviour ? behaviour.p : nullptr, out, n,
+                                         1.f / ni, clip);
     // g_b2 = sum over samples of D.
     Check(cublasSgemv(blas, CUBLAS_OP_N, out, ni, &one, d.p, out, ones.p, 1, &zero, g_b2, 1),
           "gemv b2");
@@ -174,8 +185,8 @@ bool GpuTrainer::Available(std::string* why) {
   return true;
 }
 
-GpuTrainer::GpuTrainer(int in, int hidden, int out, const float* host_params, float lr, float beta1,
-                       float beta2, float eps)
+GpuTrainer::GpuTrainer(int in, int hidden, int out, const float* host_params, float lr, float clip,
+                       float beta1, float beta2, float eps)
     : impl_(new Impl) {
   Impl& s = *impl_;
   s.in = in;
@@ -183,6 +194,7 @@ GpuTrainer::GpuTrainer(int in, int hidden, int out, const float* host_params, fl
   s.out = out;
   s.num_params = size_t(hidden) * in + hidden + size_t(out) * hidden + out;
   s.lr = lr;
+  s.clip = clip;
   s.beta1 = beta1;
   s.beta2 = beta2;
   s.eps = eps;
@@ -204,17 +216,17 @@ GpuTrainer::GpuTrainer(int in, int hidden, int out, const float* host_params, fl
 GpuTrainer::~GpuTrainer() = default;
 
 void GpuTrainer::Gradient(const float* observations, const int32_t* actions,
-                          const float* advantages, size_t n, float* grad) {
+                          const float* advantages, const float* behaviour, size_t n, float* grad) {
   Impl& s = *impl_;
-  s.ComputeGradient(observations, actions, advantages, n);
+  s.ComputeGradient(observations, actions, advantages, behaviour, n);
   Check(cudaMemcpy(grad, s.grad.p, s.num_params * sizeof(float), cudaMemcpyDeviceToHost),
         "copy grad");
 }
 
 void GpuTrainer::Step(const float* observations, const int32_t* actions, const float* advantages,
-                      size_t n, float* params) {
+                      const float* behaviour, size_t n, float* params) {
   Impl& s = *impl_;
-  s.ComputeGradient(observations, actions, advantages, n);
+  s.ComputeGradient(observations, actions, advantages, behaviour, n);
   ++s.t;
   const float c1 = 1.f - std::pow(s.beta1, static_cast<float>(s.t));
   const float c2 = 1.f - std::pow(s.beta2, static_cast<float>(s.t));

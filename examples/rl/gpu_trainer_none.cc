@@ -12,12 +12,12 @@ bool GpuTrainer::Available(std::string* why) {
   return false;
 }
 
-GpuTrainer::GpuTrainer(int, int, int, const float*, float, float, float, float) {
+GpuTrainer::GpuTrainer(int, int, int, const float*, float, float, float, float, float) {
   throw std::runtime_error("GpuTrainer: this build has no CUDA");
 }
 GpuTrainer::~GpuTrainer() = default;
-void GpuTrainer::Gradient(const float*, const int32_t*, const float*, size_t, float*) {}
-void GpuTrainer::Step(const float*, const int32_t*, const float*, size_t, float*) {}
+void GpuTrainer::Gradient(const float*, const int32_t*, const float*, const float*, size_t, float*) {}
+void GpuTrainer::Step(const float*, const int32_t*, const float*, const float*, size_t, float*) {}
 size_t GpuTrainer::NumParams() const { return 0; }
 const std::string& GpuTrainer::DeviceName() const {
   static const std::string none = "none";

@@ -49,22 +49,29 @@ const std::vector<float>& Policy::Probabilities(const float* obs) {
   return probs_;
 }
 
-int Policy::Sample(const float* obs, std::mt19937_64& rng) {
+int Policy::Sample(const float* obs, std::mt19937_64& rng, float* prob) {
   const std::vector<float>& p = Probabilities(obs);
   float u = std::uniform_real_distribution<float>(0.f, 1.f)(rng);
+  int chosen = w_.out - 1;
   for (int a = 0; a < w_.out - 1; ++a) {
-    if (u < p[a]) return a;
+    if (u < p[a]) {
+      chosen = a;
+      break;
+    }
     u -= p[a];
   }
-  return w_.out - 1;
+  if (prob != nullptr) *prob = p[chosen];
+  return chosen;
 }
 
 std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>& observations,
                                      const std::vector<int32_t>& actions,
-                                     const std::vector<float>& advantages) {
+                                     const std::vector<float>& advantages,
+                                     const std::vector<float>* behaviour, float clip) {
   const int in = w.in, hidden = w.hidden, out = w.out;
   const size_t n = actions.size();
-  if (observations.size() != n * in || advantages.size() != n) {
+  if (observations.size() != n * in || advantages.size() != n ||
+      (behaviour != nullptr && behaviour->size() != n)) {
     throw std::invalid_argument("ReinforceGradient: sizes of observations/actions/advantages differ");
   }
   std::vector<float> grad(w.params.size(), 0.f);
@@ -82,8 +89,9 @@ std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>&
     const float* s = observations.data() + i * in;
     const std::vector<float>& p = policy.Probabilities(s);
     const std::vector<float>& h = policy.hidden();
-    // d(-A log softmax_a)/d logits = A (p - onehot(a)).
-    const float scale = advantages[i] * inv_n;
+    // d(-A log softmax_a)/d logits = A (p - onehot(a)); scaled per sample.
+    const float scale = SampleWeight(advantages[i], inv_n, p[actions[i]],
+                                     behaviour ? behaviour->data() + i : nullptr, clip);
     for (int a = 0; a < out; ++a) dlogits[a] = scale * (p[a] - (a == actions[i] ? 1.f : 0.f));
     std::fill(dh.begin(), dh.end(), 0.f);
     for (int a = 0; a < out; ++a) {

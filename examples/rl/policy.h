@@ -10,6 +10,8 @@
 
 #include <cereal/types/vector.hpp>
 
+#include "sample_weight.h"
+
 namespace rl {
 
 /// The policy's parameters, sent from the learner to every simulator.
@@ -46,8 +48,8 @@ class Policy {
   explicit Policy(PolicyView w) : w_(w), h_(w.hidden), logits_(w.out), probs_(w.out) {}
   /// Action probabilities for one observation (`in` floats).
   const std::vector<float>& Probabilities(const float* obs);
-  /// Samples an action from the softmax.
-  int Sample(const float* obs, std::mt19937_64& rng);
+  /// Samples an action from the softmax; `*prob` (if given) gets its probability.
+  int Sample(const float* obs, std::mt19937_64& rng, float* prob = nullptr);
   /// The hidden layer's activations from the last evaluation.
   const std::vector<float>& hidden() const { return h_; }
 
@@ -56,12 +58,23 @@ class Policy {
   std::vector<float> h_, logits_, probs_;
 };
 
-/// Gradient of the REINFORCE loss  -1/N sum_i A_i log pi(a_i | s_i)  with
-/// respect to `w.params` (same layout), for N samples given as flat
-/// observations (N x in), actions and advantages.
+/// Gradient with respect to `w.params` (same layout) of the policy-gradient
+/// loss for N samples given as flat observations (N x in), actions and
+/// advantages.
+///
+/// Without `behaviour`: REINFORCE, -1/N sum_i A_i log pi(a_i | s_i).
+/// With `behaviour` (the probability each action had under the weights that
+/// played it): PPO's clipped surrogate, -1/N sum_i min(r_i A_i,
+/// clip(r_i, 1 - clip, 1 + clip) A_i) with r_i = pi(a_i | s_i) / behaviour_i.
+/// A sample whose ratio has already moved past the clip in its advantage's
+/// direction adds nothing, so several updates from batches played with
+/// older weights cannot push the policy arbitrarily far. On fresh weights
+/// (r = 1) the two are the same.
 std::vector<float> ReinforceGradient(const Weights& w, const std::vector<float>& observations,
                                      const std::vector<int32_t>& actions,
-                                     const std::vector<float>& advantages);
+                                     const std::vector<float>& advantages,
+                                     const std::vector<float>* behaviour = nullptr,
+                                     float clip = 0.2f);
 
 /// Advantages from returns-to-go: normalised over the batch to zero mean and
 /// unit variance (the mean acts as a baseline, the scale keeps steps even).

@@ -37,6 +37,7 @@ Rollout Play(PolicyView w, int num_envs, float gamma, int episodes, uint64_t see
     std::array<float, 4> obs{};
     std::vector<float> observations;
     std::vector<int32_t> actions;
+    std::vector<float> probs;
     std::vector<float> rewards;
     bool active = false;
   };
@@ -51,7 +52,9 @@ Rollout Play(PolicyView w, int num_envs, float gamma, int episodes, uint64_t see
   while (active > 0) {
     for (auto& s : slots) {
       if (!s.active) continue;
-      const int a = policy.Sample(s.obs.data(), rng);
+      float prob = 0;
+      const int a = policy.Sample(s.obs.data(), rng, &prob);
+      s.probs.push_back(prob);
       s.observations.insert(s.observations.end(), s.obs.begin(), s.obs.end());
       s.actions.push_back(a);
       const bool done = s.env.Step(a);
@@ -69,10 +72,12 @@ Rollout Play(PolicyView w, int num_envs, float gamma, int episodes, uint64_t see
       out.observations.insert(out.observations.end(), s.observations.begin(), s.observations.end());
       out.actions.insert(out.actions.end(), s.actions.begin(), s.actions.end());
       out.returns_to_go.insert(out.returns_to_go.end(), rtg.begin(), rtg.end());
+      out.behaviour_probs.insert(out.behaviour_probs.end(), s.probs.begin(), s.probs.end());
       out.episode_returns.push_back(total);
       out.env_steps += static_cast<int64_t>(n);
       s.observations.clear();
       s.actions.clear();
+      s.probs.clear();
       s.rewards.clear();
       if (started < episodes) {
         s.obs = s.env.Reset(rng);

@@ -21,14 +21,15 @@ struct Rollout {
   std::vector<float> observations;      // steps x 4, flat
   std::vector<int32_t> actions;         // steps
   std::vector<float> returns_to_go;     // steps: discounted reward from that step on
+  std::vector<float> behaviour_probs;   // steps: the chosen action's probability when played
   std::vector<float> episode_returns;   // episodes: undiscounted total reward
   int64_t env_steps = 0;
   double seconds = 0;                   // time spent playing
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(sim_id, weights_version, observations, actions, returns_to_go, episode_returns, env_steps,
-       seconds);
+    ar(sim_id, weights_version, observations, actions, returns_to_go, behaviour_probs,
+       episode_returns, env_steps, seconds);
   }
 };
 
