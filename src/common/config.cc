@@ -205,6 +205,8 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env) {
   RANKFLOW_RETURN_IF_ERROR(ReadBytes(env, "RANKFLOW_INLINE_BYTES", 0, &config.inline_bytes));
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_STORE_PREFAULT", &config.store_prefault));
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_CHECKSUM", &config.checksum));
+  RANKFLOW_RETURN_IF_ERROR(
+      ReadInt(env, "RANKFLOW_FETCH_RESEND_MS", 0, kIntMax, &config.fetch_resend_ms));
   if (const char* dir = Get(env, "RANKFLOW_SPILL_DIR")) {
     config.spill_dir = dir;
   } else if (const char* tmp = Get(env, "TMPDIR")) {

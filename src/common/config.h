@@ -57,6 +57,10 @@ struct RuntimeConfig {
   // RANKFLOW_CHECKSUM: objects sent between nodes carry a checksum that the
   // receiver verifies (a mismatch is retried, then reported).
   bool checksum = false;
+  // RANKFLOW_FETCH_RESEND_MS: a Get of another rank's object whose answer
+  // has not come for this long asks the owner again (doubling each time);
+  // 0 never asks again.
+  int fetch_resend_ms = 10'000;
 };
 
 // Reads every RANKFLOW_* option through `env`; unset or empty variables keep

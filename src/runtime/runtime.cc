@@ -45,6 +45,7 @@ Runtime::Runtime(RuntimeDeps deps)
       rank_nodes_(std::move(deps.rank_nodes)),
       inline_bytes_(std::max<uint64_t>(deps.config.inline_bytes, 1)),
       dead_(deps.size, false) {
+  fetch_resend_ms_.store(deps.config.fetch_resend_ms);
   InitObjectTransfer();
 }
 

@@ -66,6 +66,7 @@ struct RuntimeCounters {
   std::atomic<uint64_t> objects_restored{0};
   std::atomic<uint64_t> objects_evicted{0};   // cached copies dropped for space
   std::atomic<uint64_t> fetches_sent{0};      // object pulls this rank started
+  std::atomic<uint64_t> fetches_resent{0};    // asked again after no answer came
   std::atomic<uint64_t> fetches_served{0};    // object pulls this rank answered with data
   std::atomic<uint64_t> checksum_failures{0};
 };
@@ -108,6 +109,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   uint64_t inline_bytes() const { return inline_bytes_; }
   /// Testing: hold back borrow AddRefs to other owners by `ms`.
   void DelayBorrowAddRefs(int ms) { addref_delay_ms_.store(ms); }
+  /// Testing: drop the next `n` object answers this rank receives; resend after `ms`.
+  void DropObjectData(int n) { drop_object_data_.store(n); }
+  void SetFetchResendMs(int ms) { fetch_resend_ms_.store(ms); }
 
   // Actors (actor_submitter.cc); errors are thrown as rankflow::Error.
   internal::ActorId CreateActor(const std::string* factory, const internal::ActorOptions& options,
@@ -259,6 +263,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<uint64_t> next_actor_seq_{1};
   std::atomic<uint64_t> next_group_id_{1};
   std::atomic<int> addref_delay_ms_{0};  // testing only
+  std::atomic<int> drop_object_data_{0};  // testing only
+  std::atomic<int> fetch_resend_ms_{10'000};
   std::atomic<uint64_t> next_borrow_token_{1};
   std::mutex actor_mu_;
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> call_seq_;  // per actor: next call position

@@ -47,6 +47,7 @@ StoreStats GetStoreStats() {
   s.spilled = rt.counters().objects_spilled.load();
   s.restored = rt.counters().objects_restored.load();
   s.fetches_sent = rt.counters().fetches_sent.load();
+  s.fetches_resent = rt.counters().fetches_resent.load();
   s.fetches_served = rt.counters().fetches_served.load();
   s.node = rt.NodeOf(rt.rank());
   return s;
@@ -57,5 +58,7 @@ int NodeOfRank(int rank) { return runtime::Runtime::CurrentOrThrow().NodeOf(rank
 void DropFetchedCopies() { runtime::Runtime::CurrentOrThrow().DropFetchedCopies(); }
 
 void DelayBorrowAddRefs(int ms) { runtime::Runtime::CurrentOrThrow().DelayBorrowAddRefs(ms); }
+void DropObjectData(int n) { runtime::Runtime::CurrentOrThrow().DropObjectData(n); }
+void SetFetchResendMs(int ms) { runtime::Runtime::CurrentOrThrow().SetFetchResendMs(ms); }
 
 }  // namespace rankflow::testing

@@ -28,6 +28,7 @@ struct StoreStats {
   uint64_t spilled = 0;   // objects this rank spilled so far
   uint64_t restored = 0;
   uint64_t fetches_sent = 0;
+  uint64_t fetches_resent = 0;  // asked again after no answer came
   uint64_t fetches_served = 0;
   int node = 0;
 };
@@ -40,5 +41,9 @@ void DropFetchedCopies();
 /// object's owner when it passes a borrowed reference on) by `ms`, so that
 /// another rank's release can overtake them. 0 sends them at once again.
 void DelayBorrowAddRefs(int ms);
+/// Drops the next `n` object answers (kObjectData) this rank receives, as if
+/// they were lost, and sets how long a Get waits before asking again.
+void DropObjectData(int n);
+void SetFetchResendMs(int ms);
 
 }  // namespace rankflow::testing

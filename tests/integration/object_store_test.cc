@@ -184,6 +184,21 @@ TEST(ObjectStore, ABorrowReleasedBeforeItsAnnouncementKeepsTheObject) {
       << "rank 1 still owns more objects than before";
 }
 
+// An answer to a fetch that never arrives (dropped here on purpose) is
+// asked for again: the Get succeeds instead of waiting for its deadline.
+TEST(ObjectStore, ALostAnswerIsAskedForAgain) {
+  if (rankflow::Size() < 2) GTEST_SKIP() << "needs an owner on another rank";
+  auto held = *rankflow::Get(rankflow::Task(MakeRemote).SetRank(1).Remote(size_t{5000}));
+  rankflow::testing::DropFetchedCopies();
+  const uint64_t resent = rankflow::testing::GetStoreStats().fetches_resent;
+  rankflow::testing::SetFetchResendMs(200);
+  rankflow::testing::DropObjectData(1);
+  auto v = rankflow::GetArray(held[0], 20000);
+  rankflow::testing::SetFetchResendMs(10000);
+  EXPECT_EQ(std::accumulate(v.begin(), v.end(), 0.0), RampSum(5000));
+  EXPECT_GE(rankflow::testing::GetStoreStats().fetches_resent, resent + 1);
+}
+
 TEST(ObjectStore, StoredContainersKeepTheirReferencesAcrossDecodes) {
   // A stored object that holds references keeps them alive however often it
   // is decoded, and the decoded copies come and go on their own.
