@@ -21,6 +21,8 @@ struct Runtime::Fetch {
   int asked = -1;        // rank the request went to
   int retries = 0;       // after a miss or a bad checksum
   uint64_t last_use = 0; // for eviction, in fetch ticks
+  int64_t asked_us = 0;  // when the request went out (steady clock)
+  int64_t wait_us = 0;   // how long to wait for the answer before asking again
   std::vector<std::function<void(const objects::ObjectValue&)>> then;  // run once done
 };
 
@@ -139,6 +141,11 @@ void Runtime::ReleaseBorrowed(const internal::ObjectId& id, uint64_t token) {
 }
 
 void Runtime::SendFetch(const internal::ObjectId& id, int to, bool direct) {
+  {
+    std::lock_guard<std::mutex> lock(fetch_mu_);
+    auto it = fetches_.find({id.owner, id.seq});
+    if (it != fetches_.end() && !it->second->done) it->second->asked_us = objects::NowMicros();
+  }
   std::vector<uint8_t> msg;
   EncodeFetch(msg, FetchWire{id.owner, id.seq, direct});
   counters_.fetches_sent.fetch_add(1, std::memory_order_relaxed);
@@ -227,37 +234,61 @@ Result<objects::ObjectValue> Runtime::GetRemote(const internal::ObjectId& id, in
     return Status(StatusCode::kNotFound, "object " + id.ToString() + " names no rank of this job");
   }
   std::shared_ptr<Fetch> f = StartFetch(id);
-  // An answer that never comes (dropped as malformed, a failed receive) is
-  // asked for again, from the owner, after fetch_resend_ms, then twice that.
-  int64_t resend_us = int64_t{fetch_resend_ms_.load()} * 1000;
-  int64_t resend_at = resend_us > 0 ? objects::NowMicros() + resend_us : -1;
   std::unique_lock<std::mutex> lock(fetch_mu_);
   for (;;) {
     if (f->done) return f->value;
-    const int64_t now = objects::NowMicros();
-    if (deadline >= 0 && now >= deadline) {
-      return Status(StatusCode::kTimeout, "object not fetched before the timeout");
-    }
-    if (resend_at >= 0 && now >= resend_at) {
-      f->asked = static_cast<int>(id.owner);
-      counters_.fetches_resent.fetch_add(1, std::memory_order_relaxed);
-      RF_DEBUG("object {}: no answer for {} ms; asking its owner again", id.ToString(),
-               resend_us / 1000);
-      lock.unlock();
-      SendFetch(id, static_cast<int>(id.owner), true);
-      lock.lock();
-      resend_us *= 2;
-      resend_at = now + resend_us;
-      continue;
-    }
-    int64_t wake = deadline;
-    if (resend_at >= 0 && (wake < 0 || resend_at < wake)) wake = resend_at;
-    if (wake < 0) {
+    if (deadline < 0) {
       fetch_cv_.wait(lock);
     } else {
-      fetch_cv_.wait_for(lock, std::chrono::microseconds(wake - now));
+      int64_t left = deadline - objects::NowMicros();
+      if (left <= 0) return Status(StatusCode::kTimeout, "object not fetched before the timeout");
+      fetch_cv_.wait_for(lock, std::chrono::microseconds(left));
     }
   }
+}
+
+void Runtime::StartFetchWatchdog() {
+  if (!transport_ || fetch_resend_ms_.load() <= 0) return;
+  fetch_watchdog_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(fetch_mu_);
+    while (!watchdog_stop_) {
+      // Wake a few times per resend interval (at least every 10 ms, at most every second).
+      const int64_t period =
+          std::clamp<int64_t>(int64_t{fetch_resend_ms_.load()} * 1000 / 4, 10'000, 1'000'000);
+      watchdog_cv_.wait_for(lock, std::chrono::microseconds(period));
+      const int64_t resend_us = int64_t{fetch_resend_ms_.load()} * 1000;
+      if (watchdog_stop_ || resend_us <= 0) continue;
+      // An answer that never came (dropped as malformed, a failed receive):
+      // ask the owner again, waiting twice as long each time.
+      const int64_t now = objects::NowMicros();
+      std::vector<internal::ObjectId> overdue;
+      for (auto& [key, f] : fetches_) {
+        if (f->done || f->asked_us == 0) continue;
+        if (f->wait_us == 0) f->wait_us = resend_us;
+        if (now - f->asked_us < f->wait_us) continue;
+        f->wait_us *= 2;
+        f->asked = static_cast<int>(key.first);
+        overdue.push_back(internal::ObjectId{key.first, 0, key.second});
+      }
+      if (overdue.empty()) continue;
+      lock.unlock();
+      for (const auto& id : overdue) {
+        counters_.fetches_resent.fetch_add(1, std::memory_order_relaxed);
+        RF_DEBUG("object {}: no answer yet; asking its owner again", id.ToString());
+        SendFetch(id, static_cast<int>(id.owner), true);
+      }
+      lock.lock();
+    }
+  });
+}
+
+void Runtime::StopFetchWatchdog() {
+  {
+    std::lock_guard<std::mutex> lock(fetch_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_cv_.notify_all();
+  if (fetch_watchdog_.joinable()) fetch_watchdog_.join();
 }
 
 bool Runtime::EvictCached() {

@@ -53,6 +53,7 @@ Runtime::~Runtime() {
   if (!stopped_) RequestStop(0);
   if (actors_) actors_->StopAll();
   if (executors_) executors_->Stop();
+  StopFetchWatchdog();
   if (transport_) transport_->Stop();
 }
 
@@ -126,6 +127,7 @@ Status Runtime::Start(int64_t timeout_ms) {
     };
   }
   RANKFLOW_RETURN_IF_ERROR(transport_->Start(std::move(cb)));
+  StartFetchWatchdog();
 
   proto::ControlMessage reg;
   auto* r = reg.mutable_register_rank();
@@ -348,6 +350,7 @@ int Runtime::ServeUntilShutdown() {
       RF_WARN("shutdown: no final word from the driver within 30 s; leaving");
     }
   }
+  StopFetchWatchdog();
   if (transport_) transport_->Stop();
   stopped_ = true;
   RF_DEBUG("rank {} stopped (exit code {})", rank_, exit_code_);
@@ -394,6 +397,7 @@ void Runtime::Shutdown() {
     }
   }
   executors_->Stop();
+  StopFetchWatchdog();
   if (transport_) transport_->Stop();
   stopped_ = true;
 }

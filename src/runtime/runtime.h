@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -210,6 +211,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void SendFetch(const internal::ObjectId& id, int to, bool direct);
   Result<objects::ObjectValue> GetRemote(const internal::ObjectId& id, int64_t deadline);
   void ReleaseBorrowed(const internal::ObjectId& id, uint64_t token);
+  /// Asks owners again for fetch answers that are overdue (RANKFLOW_FETCH_RESEND_MS).
+  void StartFetchWatchdog();
+  void StopFetchWatchdog();
   void OnObjectMessage(int source, uint16_t kind, const Buffer& msg);
   void OnFetch(int source, const Buffer& msg);
   void OnData(int source, const Buffer& msg);
@@ -265,6 +269,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<int> addref_delay_ms_{0};  // testing only
   std::atomic<int> drop_object_data_{0};  // testing only
   std::atomic<int> fetch_resend_ms_{10'000};
+  std::thread fetch_watchdog_;
+  std::condition_variable watchdog_cv_;  // with fetch_mu_
+  bool watchdog_stop_ = false;           // under fetch_mu_
   std::atomic<uint64_t> next_borrow_token_{1};
   std::mutex actor_mu_;
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> call_seq_;  // per actor: next call position

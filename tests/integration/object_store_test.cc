@@ -194,9 +194,14 @@ TEST(ObjectStore, ALostAnswerIsAskedForAgain) {
   rankflow::testing::SetFetchResendMs(200);
   rankflow::testing::DropObjectData(1);
   auto v = rankflow::GetArray(held[0], 20000);
-  rankflow::testing::SetFetchResendMs(10000);
   EXPECT_EQ(std::accumulate(v.begin(), v.end(), 0.0), RampSum(5000));
   EXPECT_GE(rankflow::testing::GetStoreStats().fetches_resent, resent + 1);
+  // The same for a Wait on a borrowed reference (no thread waits in Get).
+  auto more = *rankflow::Get(rankflow::Task(MakeRemote).SetRank(1).Remote(size_t{3000}));
+  rankflow::testing::DropObjectData(1);
+  EXPECT_EQ(rankflow::Wait(more, 1, 20000).ready.size(), 1u);
+  rankflow::testing::SetFetchResendMs(10000);
+  EXPECT_GE(rankflow::testing::GetStoreStats().fetches_resent, resent + 2);
 }
 
 TEST(ObjectStore, StoredContainersKeepTheirReferencesAcrossDecodes) {
