@@ -142,15 +142,23 @@ run_rl_hetjob() {
     "$ROOT/slurm/hetjob.sbatch" "$BUILD/examples/rl/rankflow_example_rl" --csv "$OUT/rl.csv" >"$log" 2>&1
   rc=$?
   jobid="$(grep -oE '^[0-9]+' "$log" | head -n 1)"
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
     [ -n "$jobid" ] && scancel "$jobid" 2>/dev/null
-    bad "$name" "job failed or did not end (exit $rc): $(tr '\n' ' ' <"$log")" "$f"
+    bad "$name" "job failed (exit $rc): $(tr '\n' ' ' <"$log")" "$f"
     return
   fi
+  [ "$rc" -eq 124 ] && [ -n "$jobid" ] && scancel "$jobid" 2>/dev/null
   if ! why="$(has "$f" '4 rank\(s\); learner on rank [23] \((cpu|gpu: [^)]*\))\);' && has "$f" '^solved after' &&
               het_components "$f")"; then
+    [ "$rc" -eq 124 ] && why="job did not end within ${RANKFLOW_SLURM_JOB_TIMEOUT_HET}s; $why"
     bad "$name" "$why" "$f"
     return
+  fi
+  if [ "$rc" -eq 124 ]; then
+    # As for the hetjob template: the program finished and printed
+    # everything, but srun of the heterogeneous step did not return
+    # (Slurm 22.05.8). Reported, not failed.
+    echo "WARN $name: the job's output is complete but srun did not return within ${RANKFLOW_SLURM_JOB_TIMEOUT_HET}s (job $jobid cancelled)"
   fi
   ok "$name" $((SECONDS - t0))
 }
@@ -161,7 +169,7 @@ run_rl_hetjob() {
 run_perf_sbatch() {
   local name=perf.sbatch f="$OUT/perf.out" log="$OUT/perf.sbatch.log" json="$OUT/perf.json" t0=$SECONDS rc why
   timeout "$RANKFLOW_SLURM_JOB_TIMEOUT_PERF" sbatch --wait --parsable --chdir="$ROOT" --output="$f" \
-    -N 2 --ntasks-per-node=2 --time=10 --export=ALL,RANKFLOW_BUILD_DIR="$BUILD" \
+    -N 2 --ntasks-per-node=2 --time=10 --export=ALL,RANKFLOW_BUILD_DIR="$BUILD",RANKFLOW_WAIT_SPIN_US=0 \
     "$ROOT/slurm/perf.sbatch" --quick --only baselines,tasks,objects,metg --object-tls tcp,self \
     --ranks 2 --out "$json" >"$log" 2>&1
   rc=$?
