@@ -84,6 +84,10 @@ class ActorTaskCaller {
     const std::string* name = internal::MethodNameOf(&method_, sizeof(M));
     if (name == nullptr) internal::ThrowUnregistered("actor method passed to Task()");
     internal::SubmitRequest req;
+    if constexpr (sizeof...(Args) > 0) req.args.reserve(64);  // one allocation for small arguments
+    if constexpr ((IsObjectRef<std::decay_t<Args>>::value || ...)) {
+      req.refs.reserve(sizeof...(Args));
+    }
     (internal::AppendArg<Params>(req, std::forward<Args>(args)), ...);
     return ObjectRef<R>(internal::CallActor(id_, name, name_, sizeof...(Args), std::move(req.args),
                                             std::move(req.refs)));

@@ -87,6 +87,9 @@ class TaskCaller {
     req.options = &options_;
     req.num_args = sizeof...(Args);
     req.args.reserve(64);
+    if constexpr ((IsObjectRef<std::decay_t<Args>>::value || ...)) {
+      req.refs.reserve(sizeof...(Args));  // one allocation, not one per doubling
+    }
     (internal::AppendArg<Params>(req, std::forward<Args>(args)), ...);
     return ObjectRef<R>(internal::Submit(std::move(req)));
   }

@@ -161,7 +161,9 @@ void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
       err->message = "object was freed";
       value.error = err;
     } else if (!it->second.done) {
-      it->second.callbacks.push_back(std::move(cb));
+      auto& cbs = it->second.callbacks;
+      if (cbs.empty()) cbs.reserve(4);  // a few dependents is the common case: one allocation
+      cbs.push_back(std::move(cb));
       return;
     } else {
       value = it->second.value;
