@@ -5,6 +5,12 @@
 
 namespace rankflow::control {
 
+void SetError(proto::ActorNameReply& reply, StatusCode code, const std::string& message) {
+  reply.set_ok(false);
+  reply.set_code(static_cast<int32_t>(code));
+  reply.set_error(message);
+}
+
 ControlService::ControlService(int self_rank, int world_size, SendFn send)
     : self_rank_(self_rank),
       world_size_(world_size),
@@ -74,15 +80,13 @@ void ControlService::OnActorName(int source, const proto::ActorName& req) {
   std::string where = "'" + req.name() + "'" + (req.ns().empty() ? "" : " in namespace '" + req.ns() + "'");
   if (req.add()) {
     if (it != names_.end()) {
-      reply->set_ok(false);
-      reply->set_error("an actor named " + where + " already exists");
+      SetError(*reply, StatusCode::kInvalidArgument, "an actor named " + where + " already exists");
     } else {
       names_[key] = req;
       reply->set_ok(true);
     }
   } else if (it == names_.end()) {
-    reply->set_ok(false);
-    reply->set_error("no actor named " + where);
+    SetError(*reply, StatusCode::kNotFound, "no actor named " + where);
   } else {
     reply->set_ok(true);
     reply->set_owner(it->second.owner());
@@ -109,7 +113,7 @@ void ControlService::OnActorPlace(int source, const proto::ActorPlace& req) {
   std::map<std::string, double> want(req.resources().begin(), req.resources().end());
   auto key = std::make_pair(req.ns(), req.name());
   if (!req.name().empty() && names_.count(key)) {
-    reply.set_error("an actor named '" + req.name() + "'" +
+    SetError(reply, StatusCode::kInvalidArgument, "an actor named '" + req.name() + "'" +
                     (req.ns().empty() ? "" : " in namespace '" + req.ns() + "'") + " already exists");
     return Reply(source, reply);
   }
@@ -166,8 +170,9 @@ int ControlService::PickRank(const proto::ActorPlace& req, const std::map<std::s
     if (req.rank() >= 0) break;
   }
   if (chosen < 0) {
-    reply.set_error(ever ? "no rank has " + DescribeResources(want) + " free now: actors or placement groups hold it"
-                         : "no rank can satisfy " + DescribeResources(want));
+    SetError(reply, StatusCode::kInfeasible,
+             ever ? "no rank has " + DescribeResources(want) + " free now: actors or placement groups hold it"
+                  : "no rank can satisfy " + DescribeResources(want));
     return -1;
   }
   if (req.rank() < 0) place_cursor_ = static_cast<uint32_t>(chosen + 1);

@@ -20,6 +20,9 @@
 
 namespace rankflow::control {
 
+/// Marks `reply` failed with `code` (the requester throws that code) and `message`.
+void SetError(proto::ActorNameReply& reply, StatusCode code, const std::string& message);
+
 class ControlService {
  public:
   using SendFn = std::function<Status(int dest, const proto::ControlMessage&)>;

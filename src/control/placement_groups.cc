@@ -27,8 +27,8 @@ void ControlService::OnGroupCreate(int source, const proto::PlacementGroupCreate
     // Would it fit with nothing reserved? Then it is "not now", else "never".
     const bool ever = plan.status().code() == StatusCode::kInfeasible &&
                       PlanBundles(bundles, req.strategy(), std::move(total)).ok();
-    reply.set_error(plan.status().message() +
-                    (ever ? " free now (actors or placement groups hold it)" : ""));
+    SetError(reply, plan.status().code(),
+             plan.status().message() + (ever ? " free now (actors or placement groups hold it)" : ""));
     return Reply(source, reply);
   }
   Group g;
@@ -49,8 +49,9 @@ void ControlService::OnGroupRemove(int source, const proto::PlacementGroupRemove
   reply.set_request_id(req.request_id());
   auto it = groups_.find({req.owner(), req.id()});
   if (it == groups_.end()) {
-    reply.set_error("no placement group " + std::to_string(req.owner()) + ":" +
-                    std::to_string(req.id()) + " (already removed?)");
+    SetError(reply, StatusCode::kNotFound,
+             "no placement group " + std::to_string(req.owner()) + ":" + std::to_string(req.id()) +
+                 " (already removed?)");
     return Reply(source, reply);
   }
   const Group& g = it->second;
@@ -65,25 +66,26 @@ void ControlService::OnGroupRemove(int source, const proto::PlacementGroupRemove
 bool ControlService::PlaceInGroup(const proto::ActorPlace& req, proto::ActorNameReply& reply) {
   auto it = groups_.find({req.group_owner(), req.group_id()});
   if (it == groups_.end()) {
-    reply.set_error("its placement group was removed");
+    SetError(reply, StatusCode::kInfeasible, "its placement group was removed");
     return false;
   }
   Group& g = it->second;
   if (req.bundle() < 0 || req.bundle() >= static_cast<int>(g.bundles.size())) {
-    reply.set_error("bundle " + std::to_string(req.bundle()) + " of a group of " +
+    SetError(reply, StatusCode::kInvalidArgument, "bundle " + std::to_string(req.bundle()) + " of a group of " +
                     std::to_string(g.bundles.size()));
     return false;
   }
   const int b = req.bundle();
   if (!view_.ranks(g.ranks[b]).alive()) {
-    reply.set_error("bundle " + std::to_string(b) + "'s rank " + std::to_string(g.ranks[b]) + " died");
+    SetError(reply, StatusCode::kInfeasible,
+             "bundle " + std::to_string(b) + "'s rank " + std::to_string(g.ranks[b]) + " died");
     return false;
   }
   for (const auto& [k, v] : req.resources()) {
     auto have = g.bundles[b].find(k);
     const double room = (have == g.bundles[b].end() ? 0.0 : have->second) - g.used[b][k];
     if (room + 1e-9 < v) {
-      reply.set_error("bundle " + std::to_string(b) + " " + DescribeResources(g.bundles[b]) +
+      SetError(reply, StatusCode::kInfeasible, "bundle " + std::to_string(b) + " " + DescribeResources(g.bundles[b]) +
                       " has " + std::to_string(room) + " " + k + " left, the actor asks for " +
                       std::to_string(v));
       return false;

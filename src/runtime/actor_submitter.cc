@@ -91,8 +91,7 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
   place->set_request_id(request);
   proto::ActorNameReply placed = ControlCall(std::move(place_msg), request);
   if (!placed.ok()) {
-    const bool dup = placed.error().find("already exists") != std::string::npos;
-    Throw(dup ? StatusCode::kInvalidArgument : StatusCode::kInfeasible,
+    Throw(CodeOf(placed, StatusCode::kInfeasible),
           "actor '" + (options.name.empty() ? *factory : options.name) + "': " + placed.error());
   }
   internal::ActorId id{static_cast<uint32_t>(rank_), placed.rank(), seq};
@@ -255,7 +254,7 @@ internal::ActorId Runtime::LookupActor(const std::string& name, const std::strin
   req.set_ns(ns);
   req.set_name(name);
   proto::ActorNameReply reply = NameRequest(std::move(req));
-  if (!reply.ok()) Throw(StatusCode::kNotFound, reply.error());
+  if (!reply.ok()) Throw(CodeOf(reply, StatusCode::kNotFound), reply.error());
   if (!reply.type_name().empty() && reply.type_name() != type_name) {
     Throw(StatusCode::kTypeMismatch, "actor '" + name + "' is not of the requested type");
   }

@@ -18,11 +18,17 @@ namespace rankflow::runtime {
 struct Runtime::Fetch {
   bool done = false;
   objects::ObjectValue value;
-  int asked = -1;        // rank the request went to
+  int asked = -1;        // rank the request went to (set with Ask)
   int retries = 0;       // after a miss or a bad checksum
   uint64_t last_use = 0; // for eviction, in fetch ticks
   int64_t asked_us = 0;  // when the request went out (steady clock)
   int64_t wait_us = 0;   // how long to wait for the answer before asking again
+
+  /// Records a request about to go to `rank` (under fetch_mu_).
+  void Ask(int rank) {
+    asked = rank;
+    asked_us = objects::NowMicros();
+  }
   std::vector<std::function<void(const objects::ObjectValue&)>> then;  // run once done
 };
 
@@ -141,11 +147,6 @@ void Runtime::ReleaseBorrowed(const internal::ObjectId& id, uint64_t token) {
 }
 
 void Runtime::SendFetch(const internal::ObjectId& id, int to, bool direct) {
-  {
-    std::lock_guard<std::mutex> lock(fetch_mu_);
-    auto it = fetches_.find({id.owner, id.seq});
-    if (it != fetches_.end() && !it->second->done) it->second->asked_us = objects::NowMicros();
-  }
   std::vector<uint8_t> msg;
   EncodeFetch(msg, FetchWire{id.owner, id.seq, direct});
   counters_.fetches_sent.fetch_add(1, std::memory_order_relaxed);
@@ -155,7 +156,7 @@ void Runtime::SendFetch(const internal::ObjectId& id, int to, bool direct) {
     {
       std::lock_guard<std::mutex> lock(fetch_mu_);
       auto it = fetches_.find({id.owner, id.seq});
-      if (it != fetches_.end() && !it->second->done) it->second->asked = static_cast<int>(id.owner);
+      if (it != fetches_.end() && !it->second->done) it->second->Ask(static_cast<int>(id.owner));
     }
     SendFetch(id, static_cast<int>(id.owner), true);
     return;
@@ -177,7 +178,7 @@ std::shared_ptr<Runtime::Fetch> Runtime::StartFetch(const internal::ObjectId& id
       return slot;  // in flight already (merged) or cached
     }
     slot = std::make_shared<Fetch>();
-    slot->asked = static_cast<int>(id.owner);
+    slot->Ask(static_cast<int>(id.owner));
     slot->last_use = ++fetch_tick_;
     f = slot;
   }
@@ -267,7 +268,7 @@ void Runtime::StartFetchWatchdog() {
         if (f->wait_us == 0) f->wait_us = resend_us;
         if (now - f->asked_us < f->wait_us) continue;
         f->wait_us *= 2;
-        f->asked = static_cast<int>(key.first);
+        f->Ask(static_cast<int>(key.first));
         overdue.push_back(internal::ObjectId{key.first, 0, key.second});
       }
       if (overdue.empty()) continue;
@@ -339,7 +340,7 @@ void Runtime::FailFetchesFrom(int rank) {
         std::lock_guard<std::mutex> lock(fetch_mu_);
         auto it = fetches_.find({owner, seq});
         if (it == fetches_.end() || it->second->done) continue;
-        it->second->asked = static_cast<int>(owner);
+        it->second->Ask(static_cast<int>(owner));
       }
       SendFetch(id, static_cast<int>(owner), true);
       continue;
@@ -553,7 +554,7 @@ void Runtime::OnData(int source, const Buffer& msg) {
     {
       std::lock_guard<std::mutex> lock(fetch_mu_);
       again = ++f->retries <= kMaxRetries;
-      if (again) f->asked = static_cast<int>(d.owner);
+      if (again) f->Ask(static_cast<int>(d.owner));
     }
     if (again) {
       RF_DEBUG("object {}: {}; asking its owner again", id.ToString(), why);
@@ -598,7 +599,7 @@ void Runtime::OnData(int source, const Buffer& msg) {
       }
       {
         std::lock_guard<std::mutex> lock(fetch_mu_);
-        f->asked = d.holder;
+        f->Ask(d.holder);
       }
       SendFetch(id, d.holder, true);
       return;

@@ -41,9 +41,7 @@ PlacementGroup Runtime::CreatePlacementGroup(const std::vector<Bundle>& bundles,
   }
   proto::ActorNameReply reply = ControlCall(std::move(msg), request);
   if (!reply.ok()) {
-    const bool bad = bundles.empty() || reply.error().find("asks for") != std::string::npos ||
-                     reply.error().find("unknown placement strategy") != std::string::npos;
-    throw Error(bad ? ErrorCode::kInvalidArgument : ErrorCode::kInfeasible,
+    throw Error(static_cast<ErrorCode>(CodeOf(reply, StatusCode::kInfeasible)),
                 "CreatePlacementGroup: " + reply.error());
   }
   return PlacementGroup(static_cast<uint32_t>(rank_), id,
@@ -59,7 +57,10 @@ void Runtime::RemovePlacementGroup(const PlacementGroup& group) {
   req->set_owner(group.owner());
   req->set_id(group.id());
   proto::ActorNameReply reply = ControlCall(std::move(msg), request);
-  if (!reply.ok()) throw Error(ErrorCode::kNotFound, "RemovePlacementGroup: " + reply.error());
+  if (!reply.ok()) {
+    throw Error(static_cast<ErrorCode>(CodeOf(reply, StatusCode::kNotFound)),
+                "RemovePlacementGroup: " + reply.error());
+  }
 }
 
 }  // namespace runtime

@@ -34,6 +34,11 @@
 
 namespace rankflow::runtime {
 
+/// The error code a failed control-service reply carries (`fallback` if none).
+inline StatusCode CodeOf(const proto::ActorNameReply& reply, StatusCode fallback) {
+  return reply.code() != 0 ? static_cast<StatusCode>(reply.code()) : fallback;
+}
+
 /// This thread's serialized-reference bookkeeping (object_transfer.cc).
 /// Sets whether imports take their own counts; returns the previous setting.
 bool SetImportOwn(bool own);
