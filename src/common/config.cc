@@ -207,6 +207,9 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env) {
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_CHECKSUM", &config.checksum));
   RANKFLOW_RETURN_IF_ERROR(
       ReadInt(env, "RANKFLOW_FETCH_RESEND_MS", 0, kIntMax, &config.fetch_resend_ms));
+  RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_SHM_LINKS", &config.shm_links));
+  RANKFLOW_RETURN_IF_ERROR(
+      ReadInt(env, "RANKFLOW_INLINE_TASK_US", 0, 10'000'000, &config.inline_task_us));
   if (const char* dir = Get(env, "RANKFLOW_SPILL_DIR")) {
     config.spill_dir = dir;
   } else if (const char* tmp = Get(env, "TMPDIR")) {

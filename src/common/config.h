@@ -61,6 +61,15 @@ struct RuntimeConfig {
   // has not come for this long asks the owner again (doubling each time);
   // 0 never asks again.
   int fetch_resend_ms = 10'000;
+  // RANKFLOW_SHM_LINKS: ranks of one host talk over UCX shared memory, and
+  // watch each other's processes to notice a death (docs/architecture.md,
+  // "Links"); 0: UCX's peer error handling on every link (with UCX 1.13 that
+  // means TCP between ranks of one host).
+  bool shm_links = true;
+  // RANKFLOW_INLINE_TASK_US: a task whose function's recent runs took less
+  // than this runs on the thread that received it, without a hand-off to an
+  // executor (one per batch received); 0: never.
+  int inline_task_us = 50;
 };
 
 // Reads every RANKFLOW_* option through `env`; unset or empty variables keep

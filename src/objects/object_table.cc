@@ -43,7 +43,7 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
     it->second.value = std::move(value);
     callbacks.swap(it->second.callbacks);
     if (!callbacks.empty()) copy = it->second.value;
-    wake = waiters_ > 0;
+    wake = it->second.waiters > 0 || multi_waiters_ > 0;
   }
   if (wake) cv_.notify_all();
   for (auto& cb : callbacks) cb(copy);
@@ -190,18 +190,19 @@ Result<ObjectValue> ObjectTable::Wait(uint64_t seq, int64_t deadline_us) {
       it->second.last_read = ++tick_;
       return it->second.value;
     }
-    ++waiters_;
+    int64_t left = 0;
+    if (deadline_us >= 0 && (left = deadline_us - NowMicros()) <= 0) {
+      return Status(StatusCode::kTimeout, "object not ready before the timeout");
+    }
+    ++it->second.waiters;
     if (deadline_us < 0) {
       cv_.wait(lock);
     } else {
-      int64_t left = deadline_us - NowMicros();
-      if (left <= 0) {
-        --waiters_;
-        return Status(StatusCode::kTimeout, "object not ready before the timeout");
-      }
       cv_.wait_for(lock, std::chrono::microseconds(left));
     }
-    --waiters_;
+    // (Freed meanwhile: the next round reports it.)
+    auto again = entries_.find(seq);
+    if (again != entries_.end()) --again->second.waiters;
   }
 }
 
@@ -219,18 +220,18 @@ std::vector<bool> ObjectTable::WaitSome(const std::vector<uint64_t>& seqs, int n
       count += ready[i] ? 1 : 0;
     }
     if (count >= n) return ready;
-    ++waiters_;
+    ++multi_waiters_;
     if (deadline_us < 0) {
       cv_.wait(lock);
     } else {
       int64_t left = deadline_us - NowMicros();
       if (left <= 0) {
-        --waiters_;
+        --multi_waiters_;
         return ready;
       }
       cv_.wait_for(lock, std::chrono::microseconds(left));
     }
-    --waiters_;
+    --multi_waiters_;
   }
 }
 

@@ -132,13 +132,17 @@ class ObjectTable : public RefSink {
     ObjectValue value;
     std::vector<ReadyCallback> callbacks;
     uint64_t last_read = 0;  // tick of completion or of the last read
+    int waiters = 0;         // threads in Wait() for this object
   };
   static BorrowTokens& Tokens(Entry& e);
 
   uint64_t tick_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int waiters_ = 0;
+  // Threads in WaitSome() (any completion may be theirs). A completion
+  // wakes sleepers only when it has waiters of its own or there are such:
+  // a driver waiting for one result is not woken by every other one.
+  int multi_waiters_ = 0;
   uint64_t next_seq_ = 1;
   std::unordered_map<uint64_t, Entry> entries_;
 };

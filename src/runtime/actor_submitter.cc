@@ -223,6 +223,11 @@ proto::ActorNameReply Runtime::ControlCall(proto::ControlMessage msg, int64_t id
     name_requests_[id] = promise;
   }
   Status st = ToControlService(msg);
+  NoteWait();
+  if (st.ok() && RunningInline()) {
+    PollUntil([&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
+              objects::NowMicros() + 30'000'000);
+  }
   if (st.ok() && future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     st = {StatusCode::kTimeout, "no answer from the control service (rank " +
                                     std::to_string(control_rank_) + ") within 30 s"};

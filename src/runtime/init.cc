@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "bootstrap/host_identity.h"
 #include "bootstrap/launch_env.h"
 #include "bootstrap/mpi_bootstrap.h"
 #include "bootstrap/store_setup.h"
@@ -104,6 +105,15 @@ void Init() {
                            "exchanging UCX addresses");
     Status st = ucx->SetPeerAddresses(std::move(addresses));
     if (!st.ok()) Fail(st, "UCX setup");
+    if (config.shm_links) {
+      // Ranks of this host: shared-memory links, deaths seen by process handle.
+      const bootstrap::ProcessIdentity self = bootstrap::ThisProcess();
+      auto raw = Check(bootstrap::MpiBootstrap::ExchangeAddresses(bootstrap::EncodeIdentity(self)),
+                       "exchanging process identities");
+      std::vector<bootstrap::ProcessIdentity> all(raw.size());
+      for (size_t r = 0; r < raw.size(); ++r) bootstrap::DecodeIdentity(raw[r], &all[r]);
+      ucx->UseSharedMemoryWith(bootstrap::SameHostPids(self, boot.rank, all));
+    }
 
     auto node_store = Check(bootstrap::SetUpNodeStore(boot, config), "creating the object store");
     deps.store = std::move(node_store.store);

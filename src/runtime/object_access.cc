@@ -41,6 +41,16 @@ Result<objects::ObjectValue> Runtime::Get(const internal::ObjectId& id, int64_t 
 }
 
 Result<objects::ObjectValue> Runtime::GetOwned(uint64_t seq, int64_t deadline) {
+  {
+    objects::ObjectValue v;
+    if (objects_->TryGet(seq, &v)) return v;
+  }
+  NoteWait();
+  if (RunningInline()) {
+    objects::ObjectValue v;
+    if (PollUntil([&] { return objects_->TryGet(seq, &v); }, deadline)) return v;
+    return Status(StatusCode::kTimeout, "object not ready before the timeout");
+  }
   scheduler::ExecutorPool* pool = scheduler::ExecutorPool::Current();
   if (pool == nullptr) {
     objects::ObjectValue v;
@@ -75,15 +85,27 @@ std::vector<bool> Runtime::Wait(const std::vector<internal::ObjectId>& ids, int 
     seqs.push_back(id.seq);
   }
   const int64_t deadline = Deadline(timeout_ms);
+  auto enough = [&](const std::vector<bool>& ready) {
+    int count = 0;
+    for (bool b : ready) count += b ? 1 : 0;
+    return count >= n;
+  };
+  {
+    auto now = objects_->WaitSome(seqs, n, objects::NowMicros());
+    if (enough(now)) return now;
+  }
+  NoteWait();
+  if (RunningInline()) {
+    PollUntil([&] { return enough(objects_->WaitSome(seqs, n, objects::NowMicros())); }, deadline);
+    return objects_->WaitSome(seqs, n, objects::NowMicros());
+  }
   scheduler::ExecutorPool* pool = scheduler::ExecutorPool::Current();
   if (pool == nullptr) return objects_->WaitSome(seqs, n, deadline);
   for (;;) {
     int64_t slice = objects::NowMicros() + kHelpSliceUs;
     if (deadline >= 0 && deadline < slice) slice = deadline;
     auto ready = objects_->WaitSome(seqs, n, slice);
-    int count = 0;
-    for (bool b : ready) count += b ? 1 : 0;
-    if (count >= n || (deadline >= 0 && objects::NowMicros() >= deadline)) return ready;
+    if (enough(ready) || (deadline >= 0 && objects::NowMicros() >= deadline)) return ready;
     pool->RunOneIfAny();
   }
 }

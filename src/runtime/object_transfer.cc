@@ -235,7 +235,18 @@ Result<objects::ObjectValue> Runtime::GetRemote(const internal::ObjectId& id, in
     return Status(StatusCode::kNotFound, "object " + id.ToString() + " names no rank of this job");
   }
   std::shared_ptr<Fetch> f = StartFetch(id);
+  auto done = [&] {
+    std::lock_guard<std::mutex> l(fetch_mu_);
+    return f->done;
+  };
+  if (!done()) {
+    NoteWait();
+    if (RunningInline()) PollUntil(done, deadline);
+  }
   std::unique_lock<std::mutex> lock(fetch_mu_);
+  if (RunningInline() && !f->done) {
+    return Status(StatusCode::kTimeout, "object not fetched before the timeout");
+  }
   for (;;) {
     if (f->done) return f->value;
     if (deadline < 0) {

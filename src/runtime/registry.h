@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rankflow/remote.h"
+#include "scheduler/run_time_estimate.h"
 
 namespace rankflow::runtime {
 
@@ -25,6 +26,7 @@ struct FunctionEntry {
   std::string method_bytes;                    // kMethod: the member pointer
   internal::MethodThunk method = nullptr;      // kMethod
   uint32_t arity = 0;
+  scheduler::RunTimeEstimate run_time;         // kFunction: this rank's recent runs
 };
 
 /// The entry registered under `name`, or nullptr.

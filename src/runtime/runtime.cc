@@ -40,6 +40,7 @@ Runtime::Runtime(RuntimeDeps deps)
       placement_(deps.size),
       num_executors_(deps.num_executors),
       wait_spin_us_(deps.exclusive_cores ? std::max(0, deps.config.wait_spin_us) : 0),
+      inline_task_ns_(uint64_t(std::max(0, deps.config.inline_task_us)) * 1000),
       pin_pus_(deps.pin_pus),
       store_(std::move(deps.store)),
       rank_nodes_(std::move(deps.rank_nodes)),
@@ -50,6 +51,7 @@ Runtime::Runtime(RuntimeDeps deps)
 }
 
 Runtime::~Runtime() {
+  RF_DEBUG("tasks executed {} (inline {})", counters_.tasks_executed.load(), counters_.tasks_inline.load());
   if (!stopped_) RequestStop(0);
   if (actors_) actors_->StopAll();
   if (executors_) executors_->Stop();
@@ -70,6 +72,7 @@ Status Runtime::Start(int64_t timeout_ms) {
       [this](scheduler::Work& w) {
         if (tls_runtime != this) tls_runtime = this;
         RunTask(w);
+        RunTakenInline();  // a local task its result made ready
       },
       std::move(hooks));
   actors_ = std::make_unique<actors::ActorHost>(
@@ -114,6 +117,7 @@ Status Runtime::Start(int64_t timeout_ms) {
   cb.on_message = [this](transport::Incoming&& in) { OnMessage(std::move(in)); };
   cb.on_peer_failure = [this](int r, const Status& why) { OnPeerFailure(r, why); };
   cb.on_rejected = [this](int r, const Status& why) { OnRejected(r, why); };
+  cb.after_delivery = [this] { RunTakenInline(); };
   if (store_) {
     // Large messages (objects, big results) land in the node store, so they
     // are shared with this node's ranks without another copy.
@@ -175,9 +179,11 @@ Status Runtime::SendControl(int dest, const proto::ControlMessage& msg) {
 
 void Runtime::OnMessage(transport::Incoming&& in) {
   switch (in.kind) {
-    case kTaskSubmit:
-      executors_->Push(scheduler::Work{in.source, in.data.Persist()});
+    case kTaskSubmit: {
+      Buffer task = in.data.Persist();
+      if (!TakeInline(in.source, task)) executors_->Push(scheduler::Work{in.source, std::move(task)});
       break;
+    }
     case kTaskResult:
       OnResult(in.source, in.data);
       break;

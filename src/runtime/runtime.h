@@ -34,6 +34,8 @@
 
 namespace rankflow::runtime {
 
+struct FunctionEntry;
+
 /// The error code a failed control-service reply carries (`fallback` if none).
 inline StatusCode CodeOf(const proto::ActorNameReply& reply, StatusCode fallback) {
   return reply.code() != 0 ? static_cast<StatusCode>(reply.code()) : fallback;
@@ -66,6 +68,7 @@ struct RuntimeDeps {
 /// Counters for tests and diagnostics.
 struct RuntimeCounters {
   std::atomic<uint64_t> tasks_executed{0};
+  std::atomic<uint64_t> tasks_inline{0};  // of those, run by the thread that received them
   std::atomic<uint64_t> messages_rejected{0};
   std::atomic<uint64_t> messages_malformed{0};
   std::atomic<uint64_t> objects_spilled{0};
@@ -230,6 +233,21 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Execution (task_executor.cc).
   void RunTask(scheduler::Work& work);
+  // Run to completion (inline_tasks.cc): a short task is kept by the thread
+  // that received it and run once that thread lets go of the network.
+  /// Keeps a task message (persistent bytes) for this thread to run; false
+  /// when it should go to the executors.
+  bool TakeInline(int source, const Buffer& data);
+  void RunTakenInline();
+  /// True on a thread running a task inline: it must never sleep while
+  /// waiting, since it may be the only one driving the network.
+  static bool RunningInline();
+  /// A task waits for something (its function will not run inline again).
+  static void NoteWait();
+  /// Runs `run` (one task of `fn`) and records how long it took.
+  static void MeasureRun(const FunctionEntry& fn, const std::function<void()>& run);
+  /// Polls the network on this thread until `done()` or the deadline (< 0: none).
+  bool PollUntil(const std::function<bool()>& done, int64_t deadline_us);
   void DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value, bool placed);
 
   // Actors (actor_submitter.cc).
@@ -265,6 +283,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::unique_ptr<scheduler::ExecutorPool> executors_;
   int num_executors_;
   int wait_spin_us_;  // how long waiting threads poll before sleeping (0 when cores are shared)
+  uint64_t inline_task_ns_;  // RANKFLOW_INLINE_TASK_US in ns; 0: never inline
   std::vector<int> pin_pus_;
   std::unique_ptr<control::ControlService> control_;  // on the control rank only
   std::mutex control_mu_;                              // one rank: serializes the local service

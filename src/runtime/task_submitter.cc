@@ -108,7 +108,8 @@ void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& m
   placement_.OnDispatched(target);
   if (target == rank_) {
     if (keep == nullptr) {
-      executors_->Push(scheduler::Work{rank_, Buffer::FromVector(std::move(msg))});
+      Buffer task = Buffer::FromVector(std::move(msg));
+      if (!TakeInline(rank_, task)) executors_->Push(scheduler::Work{rank_, std::move(task)});
     } else {
       // The message's bytes and the store objects it points at live as long as the work.
       auto both = std::make_shared<std::pair<std::vector<uint8_t>, std::shared_ptr<const void>>>(

@@ -34,6 +34,15 @@ uint64_t MalformedCount() {
   return runtime::Runtime::CurrentOrThrow().counters().messages_malformed.load();
 }
 
+uint64_t TasksRunInline() {
+  return runtime::Runtime::CurrentOrThrow().counters().tasks_inline.load();
+}
+
+bool SharedMemoryLinkTo(int rank) {
+  auto* ucx = dynamic_cast<transport::UcxTransport*>(runtime::Runtime::CurrentOrThrow().transport());
+  return ucx != nullptr && ucx->SharedMemoryLink(rank);
+}
+
 uint64_t OwnedObjectCount() { return runtime::Runtime::CurrentOrThrow().objects().size(); }
 
 StoreStats GetStoreStats() {

@@ -17,6 +17,10 @@ Status SendWithWrongToken(int dest);
 /// Messages this rank dropped: rejected by the transport / malformed at the runtime.
 uint64_t RejectedCount();
 uint64_t MalformedCount();
+/// Tasks this rank ran on the thread that received them (run to completion).
+uint64_t TasksRunInline();
+/// Whether this rank's link to `rank` is a same-host, shared-memory one.
+bool SharedMemoryLinkTo(int rank);
 /// Objects this rank owns right now (pending or ready).
 uint64_t OwnedObjectCount();
 

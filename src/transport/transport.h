@@ -44,6 +44,9 @@ struct Callbacks {
   std::function<void(int rank, const Status& why)> on_rejected;
   /// Optional: where a rendezvous message of `bytes` (frame included) is received.
   std::function<RecvSpace(size_t bytes)> allocate_large;
+  /// Optional: called on a thread that delivered messages, once it has let
+  /// go of the network (so work taken from them may run and even poll).
+  std::function<void()> after_delivery;
 };
 
 class Transport {
@@ -74,6 +77,8 @@ class Transport {
   virtual bool PollOnce() { return false; }
   /// Brackets a run of PollOnce calls; the progress thread stays out of the
   /// way in between.
+  /// Whether the calling thread is the transport's own progress thread.
+  virtual bool OnProgressThread() const { return false; }
   virtual void BeginPolling() {}
   virtual void EndPolling() {}
 

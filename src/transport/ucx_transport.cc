@@ -2,11 +2,14 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/logging.h"
 
@@ -15,6 +18,7 @@ namespace rankflow::transport {
 namespace {
 constexpr unsigned kAmId = 1;
 constexpr size_t kBatchLimit = 32 * 1024;  // coalesce small frames up to this size
+constexpr int64_t kPidCheckUs = 1000;      // how often watched peer processes are checked
 constexpr int64_t kTightSpinUs = 20;       // spin without yielding this long after activity
 
 Status FromUcs(ucs_status_t st, const std::string& what) {
@@ -52,6 +56,8 @@ struct UcxTransport::Peer {
   std::vector<uint8_t> address;
   ucp_ep_h ep = nullptr;
   bool dead = false;
+  bool shm = false;  // same host: no UCX error handling, watched by pidfd
+  int pidfd = -1;
   std::deque<std::shared_ptr<RecvSlot>> recv_order;  // progress thread only
 };
 
@@ -120,7 +126,9 @@ Status UcxTransport::Init() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || event_fd_ < 0) return {StatusCode::kInternal, "epoll/eventfd failed"};
-  for (int fd : {ucx_fd, event_fd_}) {
+  pid_epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (pid_epoll_fd_ < 0) return {StatusCode::kInternal, "epoll failed"};
+  for (int fd : {ucx_fd, event_fd_, pid_epoll_fd_}) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -133,11 +141,15 @@ Status UcxTransport::Init() {
 
 UcxTransport::~UcxTransport() {
   Stop();
+  for (auto& p : peers_) {
+    if (p->pidfd >= 0) close(p->pidfd);
+  }
   peers_.clear();
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (event_fd_ >= 0) close(event_fd_);
+  if (pid_epoll_fd_ >= 0) close(pid_epoll_fd_);
 }
 
 Status UcxTransport::SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses) {
@@ -155,12 +167,69 @@ Status UcxTransport::SetPeerAddresses(std::vector<std::vector<uint8_t>> addresse
   return Status::Ok();
 }
 
+bool UcxTransport::TlsAllowsSharedMemory(const char* tls) {
+  if (tls == nullptr || *tls == '\0') return true;
+  std::string_view list(tls);
+  const bool negated = list.front() == '^';
+  if (negated) list.remove_prefix(1);
+  bool named = false;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    if (item == "all") return !negated;
+    if (item == "sm" || item == "shm" || item == "posix" || item == "sysv" || item == "mm" ||
+        item == "xpmem") {
+      named = true;
+    }
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return negated ? !named : named;
+}
+
+void UcxTransport::UseSharedMemoryWith(const std::vector<int>& pids) {
+  if (!TlsAllowsSharedMemory(std::getenv("UCX_TLS"))) return;
+  for (int r = 0; r < size_ && r < static_cast<int>(pids.size()); ++r) {
+    Peer& p = *peers_[r];
+    if (r == rank_ || pids[r] <= 0 || p.pidfd >= 0) continue;
+    const int fd = static_cast<int>(syscall(SYS_pidfd_open, pids[r], 0));
+    if (fd < 0) continue;  // gone already, or no pidfds here: error-handled link
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(r);
+    if (epoll_ctl(pid_epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      close(fd);
+      continue;
+    }
+    p.pidfd = fd;
+    p.shm = true;
+  }
+}
+
+bool UcxTransport::PeerIsShm(int rank) const { return peers_[rank]->shm; }
+
+void UcxTransport::CheckPeerProcesses() {
+  last_pid_check_us_.store(NowUs());
+  epoll_event events[16];
+  const int n = epoll_wait(pid_epoll_fd_, events, 16, 0);
+  for (int i = 0; i < n; ++i) {
+    const int r = static_cast<int>(events[i].data.u32);
+    Peer& p = *peers_[r];
+    epoll_ctl(pid_epoll_fd_, EPOLL_CTL_DEL, p.pidfd, nullptr);
+    close(p.pidfd);
+    p.pidfd = -1;
+    FailPeer(r, {StatusCode::kLinkError, "the process of rank " + std::to_string(r) + " exited"});
+  }
+}
+
 Status UcxTransport::Start(Callbacks callbacks) {
   if (static_cast<int>(peers_.size()) != size_) {
     return {StatusCode::kInvalidArgument, "SetPeerAddresses() before Start()"};
   }
   callbacks_ = std::move(callbacks);
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    progress_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    Loop();
+  });
   return Status::Ok();
 }
 
@@ -268,14 +337,19 @@ Status UcxTransport::SendRawForTest(int dest, const WireHeader& header,
 
 ucp_ep_h UcxTransport::Endpoint(int dest) {
   Peer& p = *peers_[dest];
-  if (p.ep != nullptr || p.dead) return p.ep;
+  if (p.dead) return nullptr;
+  if (p.ep != nullptr) return p.ep;
   ucp_ep_params_t ep{};
-  ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
-                  UCP_EP_PARAM_FIELD_ERR_HANDLER;
+  ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE;
   ep.address = reinterpret_cast<const ucp_address_t*>(p.address.data());
-  ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
-  ep.err_handler.cb = &UcxTransport::OnEpError;
-  ep.err_handler.arg = &p;
+  if (p.shm) {
+    ep.err_mode = UCP_ERR_HANDLING_MODE_NONE;  // the pidfd reports the peer's death
+  } else {
+    ep.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    ep.err_handler.cb = &UcxTransport::OnEpError;
+    ep.err_handler.arg = &p;
+  }
   ucs_status_t st = ucp_ep_create(worker_, &ep, &p.ep);
   if (st != UCS_OK) {
     p.ep = nullptr;
@@ -298,7 +372,9 @@ void UcxTransport::FailPeer(int dest, const Status& why) {
     p.dead = true;
     outq_[dest].clear();
   }
-  if (p.ep != nullptr) {
+  if (p.ep != nullptr && !p.shm) {
+    // (A link without error handling cannot be closed by force; it is
+    // flushed and closed with the others when the transport stops.)
     ucp_request_param_t param{};
     param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
     param.flags = UCP_EP_CLOSE_FLAG_FORCE;
@@ -491,8 +567,13 @@ void UcxTransport::DeliverBatch(int source, const Buffer& batch) {
 bool UcxTransport::PollOnce() {
   std::unique_lock<std::mutex> lock(worker_mu_, std::try_to_lock);
   if (!lock.owns_lock() || stopping_.load(std::memory_order_relaxed)) return false;
+  if (NowUs() - last_pid_check_us_.load() >= kPidCheckUs) CheckPeerProcesses();
   bool sent = FlushQueues();
-  return ucp_worker_progress(worker_) > 0 || sent;
+  const bool active = ucp_worker_progress(worker_) > 0 || sent;
+  if (active) FlushQueues();  // what the handlers sent leaves before work kept from them runs
+  lock.unlock();
+  if (active && callbacks_.after_delivery) callbacks_.after_delivery();
+  return active;
 }
 
 void UcxTransport::BeginPolling() { external_pollers_.fetch_add(1); }
@@ -503,8 +584,11 @@ void UcxTransport::EndPolling() {
 }
 
 void UcxTransport::SleepOnFds(int timeout_ms) {
-  epoll_event events[2];
-  epoll_wait(epoll_fd_, events, 2, timeout_ms);
+  epoll_event events[3];
+  const int n = epoll_wait(epoll_fd_, events, 3, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == pid_epoll_fd_) last_pid_check_us_.store(0);  // check at once
+  }
   uint64_t v;
   while (read(event_fd_, &v, sizeof(v)) > 0) {
   }
@@ -524,10 +608,13 @@ void UcxTransport::Loop() {
     bool active;
     {
       std::lock_guard<std::mutex> lock(worker_mu_);
+      if (NowUs() - last_pid_check_us_.load() >= kPidCheckUs) CheckPeerProcesses();
       bool sent = FlushQueues();
       active = ucp_worker_progress(worker_) > 0 || sent;
+      if (active) FlushQueues();  // as in PollOnce
     }
     if (active) {
+      if (callbacks_.after_delivery) callbacks_.after_delivery();
       last_active = NowUs();
       continue;
     }
@@ -572,7 +659,7 @@ void UcxTransport::CloseEndpoints() {
     if (p->ep == nullptr) continue;
     ucp_request_param_t param{};
     param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
-    param.flags = UCP_EP_CLOSE_FLAG_FORCE;
+    param.flags = p->shm ? 0 : UCP_EP_CLOSE_FLAG_FORCE;  // force needs error handling
     void* req = ucp_ep_close_nbx(p->ep, &param);
     if (UCS_PTR_IS_PTR(req)) reqs.push_back(req);
     p->ep = nullptr;

@@ -46,6 +46,20 @@ class UcxTransport : public Transport {
   /// Every rank's worker address, indexed by rank. Call before Start().
   Status SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses);
 
+  /// Ranks whose pid is given (> 0) share this host and pid namespace: their
+  /// links use UCX without peer error handling, so that UCX may pick shared
+  /// memory (its shared-memory transports cannot report a peer's failure),
+  /// and each such process is watched through a pidfd instead; its exit
+  /// fails the peer as a link error would. A pid that cannot be watched
+  /// keeps the peer on error-handled links. Call before Start().
+  void UseSharedMemoryWith(const std::vector<int>& pids);
+  /// Whether the link to `rank` is one of those (watched by pidfd).
+  bool SharedMemoryLink(int rank) const {
+    return rank >= 0 && rank < static_cast<int>(peers_.size()) && PeerIsShm(rank);
+  }
+  /// Whether a UCX_TLS value leaves UCX a shared-memory transport.
+  static bool TlsAllowsSharedMemory(const char* tls);
+
   Status Start(Callbacks callbacks) override;
   Status Send(int dest, MessageKind kind, std::vector<uint8_t>&& payload) override;
   /// The largest frame a peer may send: a message, or a body with its header.
@@ -54,6 +68,9 @@ class UcxTransport : public Transport {
                       const Buffer& body) override;
   void Stop() override;
   bool PollOnce() override;
+  bool OnProgressThread() const override {
+    return std::this_thread::get_id() == progress_id_.load(std::memory_order_relaxed);
+  }
   void BeginPolling() override;
   void EndPolling() override;
   int rank() const override { return rank_; }
@@ -76,11 +93,15 @@ class UcxTransport : public Transport {
   void FailPeer(int dest, const Status& why);
   void WaitIdle();
   void CloseEndpoints();
+  bool PeerIsShm(int rank) const;
   void DeliverBatch(int source, const Buffer& batch);
   void DrainReady(int source);
   void Wake();
   /// Blocks on the worker's fd and the eventfd (up to timeout_ms), then drains the eventfd.
   void SleepOnFds(int timeout_ms);
+  /// Fails the watched peers whose process has exited (never blocks; called
+  /// with worker_mu_ held, at most every kPidCheckUs or when one is signalled).
+  void CheckPeerProcesses();
 
   static ucs_status_t OnAm(void* arg, const void* header, size_t header_length, void* data,
                            size_t length, const ucp_am_recv_param_t* param);
@@ -96,6 +117,8 @@ class UcxTransport : public Transport {
   ucp_worker_h worker_ = nullptr;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
+  int pid_epoll_fd_ = -1;  // pidfds of same-host peers; itself in epoll_fd_
+  std::atomic<int64_t> last_pid_check_us_{0};  // checks run under worker_mu_
   std::vector<uint8_t> local_address_;
   std::vector<std::unique_ptr<Peer>> peers_;
 
@@ -110,6 +133,7 @@ class UcxTransport : public Transport {
   std::mutex worker_mu_;                 // whoever holds it drives the worker
   std::atomic<int> external_pollers_{0};
   std::thread thread_;
+  std::atomic<std::thread::id> progress_id_{};  // the progress thread, once started
   bool stopped_ = false;
 };
 

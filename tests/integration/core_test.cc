@@ -7,6 +7,7 @@
 #include "runtime/testing_hooks.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <numeric>
 #include <set>
@@ -70,6 +71,18 @@ int Touch() { return 7; }
 RANKFLOW_REMOTE(Simulate, WhereAmI, Add, SleepThenReturn, Fib, Move, SumAndEcho, Concat);
 RANKFLOW_REMOTE(Touch);
 
+// Short (so that, once measured, it runs on the thread that receives it),
+// until asked to wait for a task of its own: that wait must not stall the
+// thread that drives its rank's network.
+long ShortUntilAsked(int wait_ms) {
+  if (wait_ms == 0) return 1;
+  return *rankflow::Get(rankflow::Task(SleepThenReturn).Remote(wait_ms)) +
+         *rankflow::Get(rankflow::Task(Add).SetRank(0).Remote(1, 2));
+}
+uint64_t InlineCount(int) { return rankflow::testing::TasksRunInline(); }
+bool LinkIsShm(int peer) { return rankflow::testing::SharedMemoryLinkTo(peer); }
+RANKFLOW_REMOTE(ShortUntilAsked, InlineCount, LinkIsShm);
+
 TEST(Tasks, FanOutMatchesLocalResults) {
   const std::vector<double> params = {1.0, 2.0, 3.0};
   std::vector<rankflow::ObjectRef<double>> refs;
@@ -115,6 +128,30 @@ TEST(Tasks, CerealValues) {
   EXPECT_EQ(q.tags.at("moved"), 1);
   EXPECT_EQ(q.tags.at("a"), 1);
   EXPECT_EQ(*rankflow::Get(rankflow::Task(Concat).Remote(std::string("ab"), "cd")), "abcd");
+}
+
+TEST(Tasks, ShortTasksRunWhereTheyArriveAndMayStillWait) {
+  uint64_t before = 0;
+  for (int r = 1; r < rankflow::Size(); ++r) before += *rankflow::Get(rankflow::Task(InlineCount).SetRank(r).Remote(0));
+  for (int r = 0; r < rankflow::Size(); ++r) {
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(*rankflow::Get(rankflow::Task(ShortUntilAsked).SetRank(r).Remote(0)), 1);
+    // Now (on the other ranks) it runs inline, and this call waits twice.
+    EXPECT_EQ(*rankflow::Get(rankflow::Task(ShortUntilAsked).SetRank(r).Remote(3), 60'000), 6);
+    EXPECT_EQ(*rankflow::Get(rankflow::Task(ShortUntilAsked).SetRank(r).Remote(0)), 1);
+  }
+  if (rankflow::Size() > 1) {
+    uint64_t after = 0;
+    for (int r = 1; r < rankflow::Size(); ++r) after += *rankflow::Get(rankflow::Task(InlineCount).SetRank(r).Remote(0));
+    EXPECT_GT(after, before) << "no task ran on the thread that received it";
+  }
+}
+
+TEST(Links, RanksOfOneHostShareMemoryUnlessUcxTlsRulesItOut) {
+  if (rankflow::Size() < 2) GTEST_SKIP() << "one rank: no links";
+  const char* tls = std::getenv("UCX_TLS");
+  const bool expect_shm = tls == nullptr || std::string(tls) == "all";
+  EXPECT_EQ(LinkIsShm(1), expect_shm) << "UCX_TLS=" << (tls ? tls : "(unset)");
+  EXPECT_EQ(*rankflow::Get(rankflow::Task(LinkIsShm).SetRank(1).Remote(0)), expect_shm);
 }
 
 TEST(Tasks, LargeArgumentsAndResults) {

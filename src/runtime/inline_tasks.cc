@@ -1,0 +1,108 @@
+// Run to completion: a task whose function is known to be short (recent runs
+// under RANKFLOW_INLINE_TASK_US, none of which waited) runs on the thread
+// that received it — the progress thread, or an executor polling the
+// network — as soon as that thread has let go of the network. One task per
+// delivery round is kept this way; the rest of a batch goes to the executors
+// as before. This removes the hand-off (a wake-up of a sleeping executor)
+// from the critical path of fine-grained task graphs.
+//
+// A task run inline must never sleep: if it waits (Get, Wait) it polls the
+// network itself until the answer is there, and its function is marked as
+// one that waits, so it never runs inline again.
+#include <chrono>
+#include <thread>
+
+#include "common/logging.h"
+#include "runtime/registry.h"
+#include "runtime/runtime.h"
+#include "runtime/wire.h"
+
+namespace rankflow::runtime {
+
+namespace {
+struct InlineSlot {
+  bool taken = false;
+  scheduler::Work work;
+};
+thread_local InlineSlot tls_slot;
+constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
+thread_local bool tls_running_inline = false;
+thread_local bool tls_waited = false;
+}  // namespace
+
+bool Runtime::RunningInline() { return tls_running_inline; }
+
+void Runtime::NoteWait() {
+  tls_waited = true;
+  // The task this thread kept may be the one waited for: run it first.
+  if (tls_slot.taken) {
+    if (Runtime* rt = Current()) rt->RunTakenInline();
+  }
+}
+
+void Runtime::MeasureRun(const FunctionEntry& fn, const std::function<void()>& run) {
+  const bool outer = tls_waited;
+  tls_waited = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  run();
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now() - t0).count();
+  fn.run_time.Add(static_cast<uint64_t>(ns), tls_waited);
+  tls_waited = outer || tls_waited;
+}
+
+bool Runtime::TakeInline(int source, const Buffer& data) {
+  if (inline_task_ns_ == 0 || tls_slot.taken) return false;
+  if (!transport_ || !(transport_->OnProgressThread() ||
+                       scheduler::ExecutorPool::Current() == executors_.get())) {
+    return false;
+  }
+  TaskWire task;
+  if (!DecodeTask(data, &task).ok()) return false;  // RunTask reports it
+  const FunctionEntry* fn = FindFunction(task.function);
+  if (fn == nullptr || fn->kind != FunctionEntry::Kind::kFunction ||
+      !fn->run_time.ShorterThan(inline_task_ns_)) {
+    return false;
+  }
+  tls_slot.taken = true;
+  tls_slot.work = scheduler::Work{source, data};
+  return true;
+}
+
+void Runtime::RunTakenInline() {
+  // A task run here may make the next one ready (its result completes a
+  // local dependency), which is taken again: a short chain runs without any
+  // hand-off, then the thread goes back to the network.
+  if (!tls_slot.taken) return;
+  Runtime* previous = Current();
+  const bool outer = tls_running_inline;  // (called again from a wait inside one)
+  for (int n = 0; tls_slot.taken && n < kInlineChain; ++n) {
+    scheduler::Work work = std::move(tls_slot.work);
+    tls_slot = InlineSlot{};
+    SetCurrent(this);
+    tls_running_inline = true;
+    RunTask(work);
+    counters_.tasks_inline.fetch_add(1, std::memory_order_relaxed);
+  }
+  tls_running_inline = outer;
+  SetCurrent(previous);
+  if (tls_slot.taken) {
+    scheduler::Work rest = std::move(tls_slot.work);
+    tls_slot = InlineSlot{};
+    executors_->Push(std::move(rest));
+  }
+}
+
+bool Runtime::PollUntil(const std::function<bool()>& done, int64_t deadline_us) {
+  // While it waits, this thread also does what it might be waiting for:
+  // a task it kept, queued executor work, the network.
+  for (;;) {
+    if (done()) return true;
+    if (deadline_us >= 0 && objects::NowMicros() >= deadline_us) return false;
+    RunTakenInline();
+    if (executors_ && executors_->RunOneIfAny()) continue;
+    if (!transport_ || !transport_->PollOnce()) std::this_thread::yield();
+  }
+}
+
+}  // namespace rankflow::runtime
