@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <string>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -184,43 +185,53 @@ double Sweep(const char* label, int width, int steps, int cores, long max_iter, 
   return metg_50(pts.data(), pts.size());
 }
 
+void Print(const char* name, double metg, int width, int steps, int cores) {
+  std::printf("{\"name\": \"%s\", \"value\": %.3f, \"unit\": \"us\", \"better\": \"lower\", "
+              "\"width\": %d, \"steps\": %d, \"cores\": %d}\n", name, metg, width, steps, cores);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int steps = 100, cores = static_cast<int>(std::thread::hardware_concurrency());
   long max_iter = 1L << 16;
   int width = 0, reps = 3;
+  std::string variants = "tasks,actors,dataflow";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--width")) width = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--cores")) cores = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--max-iter")) max_iter = std::atol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--variants")) variants = argv[i + 1];
   }
   rankflow::Init(argc, argv);
   if (width <= 0) width = cores;
-  double metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
-                      [&](long iter) { return RunGraph(width, steps, iter); });
-  std::printf("{\"name\": \"metg rankflow tasks\", \"value\": %.3f, \"unit\": \"us\", \"better\": \"lower\", "
-              "\"width\": %d, \"steps\": %d, \"cores\": %d}\n", metg, width, steps, cores);
-  std::vector<rankflow::ActorHandle<Column>> cols;
-  for (int x = 0; x < width; ++x) cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).Remote(x));
-  double metg_actors = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
-                             [&](long iter) { return RunActorGraph(cols, steps, iter); });
-  std::printf("{\"name\": \"metg rankflow actors\", \"value\": %.3f, \"unit\": \"us\", \"better\": \"lower\", "
-              "\"width\": %d, \"steps\": %d, \"cores\": %d}\n", metg_actors, width, steps, cores);
-  // Two threads per cell actor: one may wait in Result while the other
-  // takes the neighbours' values.
-  std::vector<rankflow::ActorHandle<Cell>> cells;
-  for (int x = 0; x < width; ++x) {
-    cells.push_back(rankflow::Actor(MakeCell).SetRank(x % rankflow::Size()).SetMaxConcurrency(2).Remote(x, width));
+  auto wanted = [&](const char* v) { return ("," + variants + ",").find(std::string(",") + v + ",") != std::string::npos; };
+  if (wanted("tasks")) {
+    double metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
+                        [&](long iter) { return RunGraph(width, steps, iter); });
+    Print("metg rankflow tasks", metg, width, steps, cores);
   }
-  for (const auto& c : cells) rankflow::Get(c.Task(&Cell::Wire).Remote(cells));
-  double metg_dataflow = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
-                               [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
-  std::printf("{\"name\": \"metg rankflow actors dataflow\", \"value\": %.3f, \"unit\": \"us\", "
-              "\"better\": \"lower\", \"width\": %d, \"steps\": %d, \"cores\": %d}\n",
-              metg_dataflow, width, steps, cores);
+  if (wanted("actors")) {
+    std::vector<rankflow::ActorHandle<Column>> cols;
+    for (int x = 0; x < width; ++x) cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).Remote(x));
+    double metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
+                        [&](long iter) { return RunActorGraph(cols, steps, iter); });
+    Print("metg rankflow actors", metg, width, steps, cores);
+  }
+  if (wanted("dataflow")) {
+    // Two threads per cell actor: one may wait in Result while the other
+    // takes the neighbours' values.
+    std::vector<rankflow::ActorHandle<Cell>> cells;
+    for (int x = 0; x < width; ++x) {
+      cells.push_back(rankflow::Actor(MakeCell).SetRank(x % rankflow::Size()).SetMaxConcurrency(2).Remote(x, width));
+    }
+    for (const auto& c : cells) rankflow::Get(c.Task(&Cell::Wire).Remote(cells));
+    double metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
+                        [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
+    Print("metg rankflow actors dataflow", metg, width, steps, cores);
+  }
   rankflow::Shutdown();
   return 0;
 }

@@ -23,6 +23,7 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
                             const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
                             bool by_location, std::vector<uint8_t>& out,
                             std::vector<Buffer>* keep) {
+  out.reserve(out.size() + in.size() + 16 * refs.size());  // small values: one allocation
   size_t off = 0;
   while (off < in.size()) {
     uint8_t tag = in[off];

@@ -40,16 +40,17 @@ void Runtime::NoteWait() {
   }
 }
 
-void Runtime::MeasureRun(const FunctionEntry& fn, const std::function<void()>& run) {
-  const bool outer = tls_waited;
+RunTimer::RunTimer() : outer_(tls_waited), start_(std::chrono::steady_clock::now()) {
   tls_waited = false;
-  const auto t0 = std::chrono::steady_clock::now();
-  run();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - t0).count();
-  fn.run_time.Add(static_cast<uint64_t>(ns), tls_waited);
-  tls_waited = outer || tls_waited;
 }
+
+void RunTimer::Record(const FunctionEntry& fn) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now() - start_).count();
+  fn.run_time.Add(static_cast<uint64_t>(ns), tls_waited);
+}
+
+RunTimer::~RunTimer() { tls_waited = outer_ || tls_waited; }  // (also when the task threw)
 
 bool Runtime::TakeInline(int source, const Buffer& data) {
   if (inline_task_ns_ == 0 || tls_slot.taken) return false;

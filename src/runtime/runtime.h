@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -35,6 +36,21 @@
 namespace rankflow::runtime {
 
 struct FunctionEntry;
+
+/// Times one run of a task on this thread and records it in its function's
+/// estimate (with whether it waited); see inline_tasks.cc.
+class RunTimer {
+ public:
+  RunTimer();
+  ~RunTimer();
+  RunTimer(const RunTimer&) = delete;
+  RunTimer& operator=(const RunTimer&) = delete;
+  void Record(const FunctionEntry& fn);
+
+ private:
+  bool outer_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 /// The error code a failed control-service reply carries (`fallback` if none).
 inline StatusCode CodeOf(const proto::ActorNameReply& reply, StatusCode fallback) {
@@ -244,8 +260,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   static bool RunningInline();
   /// A task waits for something (its function will not run inline again).
   static void NoteWait();
-  /// Runs `run` (one task of `fn`) and records how long it took.
-  static void MeasureRun(const FunctionEntry& fn, const std::function<void()>& run);
+
   /// Polls the network on this thread until `done()` or the deadline (< 0: none).
   bool PollUntil(const std::function<bool()>& done, int64_t deadline_us);
   void DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value, bool placed);

@@ -38,7 +38,9 @@ void Runtime::RunTask(scheduler::Work& work) {
     try {
       internal::ArgReader reader(task.args.data(), task.args.size());
       TakeExports();  // what the result's encoding exports belongs to the result
-      MeasureRun(*fn, [&] { fn->thunk(fn->fn, reader, task.args, out); });
+      RunTimer timer;
+      fn->thunk(fn->fn, reader, task.args, out);
+      timer.Record(*fn);
       SetImportOwn(false);
       value.data = Buffer::FromVector(std::move(out));
     } catch (const Error& e) {

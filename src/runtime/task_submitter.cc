@@ -19,6 +19,11 @@ struct Runtime::PendingTask {
   std::vector<uint8_t> args;
   std::vector<std::shared_ptr<internal::RefHandle>> refs;  // keep dependencies alive
   std::atomic<int> unresolved{0};
+  // Held while dependencies are outstanding, so that each dependency's
+  // callback carries a plain pointer (no allocation per dependency); the
+  // callback that resolves the last one takes it over. (Dependencies always
+  // complete, with a value or an error, while the runtime runs.)
+  std::shared_ptr<PendingTask> self;
 };
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& req) {
@@ -53,12 +58,14 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   // Resolve dependencies without holding a thread: the last one to complete
   // dispatches the task (on whichever thread completed it).
   task->unresolved.store(static_cast<int>(task->refs.size()) + 1);
+  task->self = task;
+  PendingTask* raw = task.get();
   for (const auto& ref : task->refs) {
-    objects_->OnReady(ref->id().seq, [this, task](const objects::ObjectValue&) {
-      if (task->unresolved.fetch_sub(1) == 1) Dispatch(task);
+    objects_->OnReady(ref->id().seq, [this, raw](const objects::ObjectValue&) {
+      if (raw->unresolved.fetch_sub(1) == 1) Dispatch(std::move(raw->self));
     });
   }
-  if (task->unresolved.fetch_sub(1) == 1) Dispatch(std::move(task));
+  if (task->unresolved.fetch_sub(1) == 1) Dispatch(std::move(task->self));
   return handle;
 }
 
