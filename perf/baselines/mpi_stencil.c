@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   struct metg_point pts[64];
   size_t n = 0;
   run(width, 4, 16, rank, size);
-  for (long iter = max_iter; iter >= 1 && n < 64; iter /= 2) {
+  for (long iter = max_iter; iter >= 1 && n < 64; iter = metg_next_iter(iter)) {
     /* The fastest of `reps` runs, as for the rankflow graphs. */
     double secs = 0;
     for (int r = 0; r < reps; ++r) {

@@ -168,7 +168,7 @@ template <typename G>
 double Sweep(const char* label, int width, int steps, int cores, long max_iter, int reps, G graph) {
   std::vector<metg_point> pts;
   graph(16);  // warm-up
-  for (long iter = max_iter; iter >= 1; iter /= 2) {
+  for (long iter = max_iter; iter >= 1; iter = metg_next_iter(iter)) {
     double secs = 0;
     for (int r = 0; r < reps; ++r) {
       double t0 = Now();

@@ -12,6 +12,15 @@ struct metg_point {
   double granularity;  /* seconds * cores / tasks, in microseconds */
 };
 
+/* The sweep's next kernel size below `iter`: a factor of sqrt(2) per step,
+   so that METG is resolved to within 1.41x rather than 2x (both the rankflow
+   and the MPI sweeps use it). Returns 0 after 1. */
+static inline long metg_next_iter(long iter) {
+  long next = (long)((double)iter / 1.4142135623730951);
+  if (next >= iter) next = iter - 1;
+  return next;
+}
+
 /* Points in any order; returns METG in microseconds, or -1 if none qualifies. */
 static inline double metg_50(const struct metg_point* p, size_t n) {
   double peak = 0;
