@@ -23,6 +23,8 @@ namespace {
 struct InlineSlot {
   bool taken = false;
   scheduler::Work work;
+  TaskWire task;                      // views into work.message, decoded once
+  const FunctionEntry* fn = nullptr;
 };
 thread_local InlineSlot tls_slot;
 constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
@@ -67,6 +69,8 @@ bool Runtime::TakeInline(int source, const Buffer& data) {
   }
   tls_slot.taken = true;
   tls_slot.work = scheduler::Work{source, data};
+  tls_slot.task = task;  // its views point into `data`'s bytes, which the slot holds
+  tls_slot.fn = fn;
   return true;
 }
 
@@ -78,11 +82,11 @@ void Runtime::RunTakenInline() {
   Runtime* previous = Current();
   const bool outer = tls_running_inline;  // (called again from a wait inside one)
   for (int n = 0; tls_slot.taken && n < kInlineChain; ++n) {
-    scheduler::Work work = std::move(tls_slot.work);
+    InlineSlot kept = std::move(tls_slot);
     tls_slot = InlineSlot{};
     SetCurrent(this);
     tls_running_inline = true;
-    RunTask(work);
+    RunDecoded(kept.work.source, kept.task, kept.fn);
     counters_.tasks_inline.fetch_add(1, std::memory_order_relaxed);
   }
   tls_running_inline = outer;

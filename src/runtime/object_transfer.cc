@@ -241,12 +241,11 @@ Result<objects::ObjectValue> Runtime::GetRemote(const internal::ObjectId& id, in
   };
   if (!done()) {
     NoteWait();
-    if (RunningInline()) PollUntil(done, deadline);
+    if (RunningInline() && !PollUntil(done, deadline)) {
+      return Status(StatusCode::kTimeout, "object not fetched before the timeout");
+    }
   }
   std::unique_lock<std::mutex> lock(fetch_mu_);
-  if (RunningInline() && !f->done) {
-    return Status(StatusCode::kTimeout, "object not fetched before the timeout");
-  }
   for (;;) {
     if (f->done) return f->value;
     if (deadline < 0) {

@@ -36,6 +36,7 @@
 namespace rankflow::runtime {
 
 struct FunctionEntry;
+struct TaskWire;
 
 /// Times one run of a task on this thread and records it in its function's
 /// estimate (with whether it waited); see inline_tasks.cc.
@@ -249,6 +250,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Execution (task_executor.cc).
   void RunTask(scheduler::Work& work);
+  /// Runs a decoded task; `fn` is its registered function (null: not one).
+  void RunDecoded(int source, const TaskWire& task, const FunctionEntry* fn);
   // Run to completion (inline_tasks.cc): a short task is kept by the thread
   // that received it and run once that thread lets go of the network.
   /// Keeps a task message (persistent bytes) for this thread to run; false

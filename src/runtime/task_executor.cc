@@ -11,17 +11,24 @@ using objects::ErrorValue;
 void Runtime::RunTask(scheduler::Work& work) {
   TaskWire task;
   Status st = DecodeTask(work.message, &task);
-  if (!st.ok() || task.owner >= static_cast<uint32_t>(size_) ||
-      (transport_ && static_cast<int>(task.owner) != work.source)) {
+  if (!st.ok()) {
     counters_.messages_malformed.fetch_add(1);
-    RF_WARN("dropped a task message from rank {}: {}", work.source,
-            st.ok() ? "owner does not match sender" : st.ToString());
+    RF_WARN("dropped a task message from rank {}: {}", work.source, st.ToString());
+    return;
+  }
+  const FunctionEntry* fn = FindFunction(task.function);
+  RunDecoded(work.source, task, fn != nullptr && fn->kind == FunctionEntry::Kind::kFunction ? fn : nullptr);
+}
+
+void Runtime::RunDecoded(int source, const TaskWire& task, const FunctionEntry* fn) {
+  if (task.owner >= static_cast<uint32_t>(size_) ||
+      (transport_ && static_cast<int>(task.owner) != source)) {
+    counters_.messages_malformed.fetch_add(1);
+    RF_WARN("dropped a task message from rank {}: owner does not match sender", source);
     return;
   }
   // Only errors need the display name: no copy per task.
   const std::string_view display = task.name.empty() ? task.function : task.name;
-  const FunctionEntry* fn = FindFunction(task.function);
-  if (fn != nullptr && fn->kind != FunctionEntry::Kind::kFunction) fn = nullptr;
   objects::ObjectValue value;
   if (fn == nullptr) {
     value = ErrorValue(StatusCode::kNotFound,

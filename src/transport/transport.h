@@ -75,10 +75,10 @@ class Transport {
   /// Handlers then run on the polling thread, still one at a time.
   /// Returns true if anything was sent or received. Never blocks.
   virtual bool PollOnce() { return false; }
-  /// Brackets a run of PollOnce calls; the progress thread stays out of the
-  /// way in between.
   /// Whether the calling thread is the transport's own progress thread.
   virtual bool OnProgressThread() const { return false; }
+  /// Brackets a run of PollOnce calls; the progress thread stays out of the
+  /// way in between.
   virtual void BeginPolling() {}
   virtual void EndPolling() {}
 

@@ -202,10 +202,17 @@ void UcxTransport::UseSharedMemoryWith(const std::vector<int>& pids) {
     }
     p.pidfd = fd;
     p.shm = true;
+    ++watched_;
   }
 }
 
-bool UcxTransport::PeerIsShm(int rank) const { return peers_[rank]->shm; }
+bool UcxTransport::SharedMemoryLink(int rank) const {
+  return rank >= 0 && rank < static_cast<int>(peers_.size()) && peers_[rank]->shm;
+}
+
+bool UcxTransport::PeerCheckDue() const {
+  return watched_ > 0 && NowUs() - last_pid_check_us_.load(std::memory_order_relaxed) >= kPidCheckUs;
+}
 
 void UcxTransport::CheckPeerProcesses() {
   last_pid_check_us_.store(NowUs());
@@ -567,7 +574,7 @@ void UcxTransport::DeliverBatch(int source, const Buffer& batch) {
 bool UcxTransport::PollOnce() {
   std::unique_lock<std::mutex> lock(worker_mu_, std::try_to_lock);
   if (!lock.owns_lock() || stopping_.load(std::memory_order_relaxed)) return false;
-  if (NowUs() - last_pid_check_us_.load() >= kPidCheckUs) CheckPeerProcesses();
+  if (PeerCheckDue()) CheckPeerProcesses();
   bool sent = FlushQueues();
   const bool active = ucp_worker_progress(worker_) > 0 || sent;
   if (active) FlushQueues();  // what the handlers sent leaves before work kept from them runs
@@ -608,7 +615,7 @@ void UcxTransport::Loop() {
     bool active;
     {
       std::lock_guard<std::mutex> lock(worker_mu_);
-      if (NowUs() - last_pid_check_us_.load() >= kPidCheckUs) CheckPeerProcesses();
+      if (PeerCheckDue()) CheckPeerProcesses();
       bool sent = FlushQueues();
       active = ucp_worker_progress(worker_) > 0 || sent;
       if (active) FlushQueues();  // as in PollOnce

@@ -54,9 +54,7 @@ class UcxTransport : public Transport {
   /// keeps the peer on error-handled links. Call before Start().
   void UseSharedMemoryWith(const std::vector<int>& pids);
   /// Whether the link to `rank` is one of those (watched by pidfd).
-  bool SharedMemoryLink(int rank) const {
-    return rank >= 0 && rank < static_cast<int>(peers_.size()) && PeerIsShm(rank);
-  }
+  bool SharedMemoryLink(int rank) const;
   /// Whether a UCX_TLS value leaves UCX a shared-memory transport.
   static bool TlsAllowsSharedMemory(const char* tls);
 
@@ -93,7 +91,6 @@ class UcxTransport : public Transport {
   void FailPeer(int dest, const Status& why);
   void WaitIdle();
   void CloseEndpoints();
-  bool PeerIsShm(int rank) const;
   void DeliverBatch(int source, const Buffer& batch);
   void DrainReady(int source);
   void Wake();
@@ -102,6 +99,8 @@ class UcxTransport : public Transport {
   /// Fails the watched peers whose process has exited (never blocks; called
   /// with worker_mu_ held, at most every kPidCheckUs or when one is signalled).
   void CheckPeerProcesses();
+  /// Whether a check of the watched processes is due (none watched: never).
+  bool PeerCheckDue() const;
 
   static ucs_status_t OnAm(void* arg, const void* header, size_t header_length, void* data,
                            size_t length, const ucp_am_recv_param_t* param);
@@ -119,6 +118,7 @@ class UcxTransport : public Transport {
   int event_fd_ = -1;
   int pid_epoll_fd_ = -1;  // pidfds of same-host peers; itself in epoll_fd_
   std::atomic<int64_t> last_pid_check_us_{0};  // checks run under worker_mu_
+  int watched_ = 0;                            // peers with a pidfd (set before Start)
   std::vector<uint8_t> local_address_;
   std::vector<std::unique_ptr<Peer>> peers_;
 
