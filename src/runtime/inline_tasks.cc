@@ -32,6 +32,17 @@ thread_local bool tls_running_inline = false;
 thread_local bool tls_waited = false;
 }  // namespace
 
+thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::deferred_;
+thread_local bool Runtime::delivering_ = false;
+
+void Runtime::RunDeferred() {
+  while (!deferred_.empty()) {
+    std::vector<std::shared_ptr<PendingTask>> ready;
+    ready.swap(deferred_);
+    for (auto& task : ready) DispatchTo(std::move(task), rank_);
+  }
+}
+
 bool Runtime::RunningInline() { return tls_running_inline; }
 
 void Runtime::NoteWait() {
@@ -78,6 +89,7 @@ void Runtime::RunTakenInline() {
   // A task run here may make the next one ready (its result completes a
   // local dependency), which is taken again: a short chain runs without any
   // hand-off, then the thread goes back to the network.
+  RunDeferred();
   if (!tls_slot.taken) return;
   Runtime* previous = Current();
   const bool outer = tls_running_inline;  // (called again from a wait inside one)

@@ -178,6 +178,12 @@ Status Runtime::SendControl(int dest, const proto::ControlMessage& msg) {
 }
 
 void Runtime::OnMessage(transport::Incoming&& in) {
+  // Called only while delivering: the thread runs RunTakenInline afterwards.
+  struct Delivering {
+    bool outer = delivering_;
+    Delivering() { delivering_ = true; }
+    ~Delivering() { delivering_ = outer; }
+  } delivering;
   switch (in.kind) {
     case kTaskSubmit: {
       Buffer task = in.data.Persist();

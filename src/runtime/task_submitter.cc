@@ -70,24 +70,33 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
 }
 
 void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
-  const std::string& display = task->name.empty() ? *task->function : task->name;
   Result<int> target = placement_.Pick(task->demand, task->affinity);
   if (!target.ok()) {
-    FailObject(task->seq, target.status().code(), target.status().message(), display);
+    FailObject(task->seq, target.status().code(), target.status().message(),
+               task->name.empty() ? *task->function : task->name);
     return;
   }
+  if (*target == rank_ && delivering_) {
+    deferred_.push_back(std::move(task));  // RunDeferred, after the delivery's sends
+    return;
+  }
+  DispatchTo(std::move(task), *target);
+}
+
+void Runtime::DispatchTo(std::shared_ptr<PendingTask> task, int target) {
+  const std::string& display = task->name.empty() ? *task->function : task->name;
   // On this node large arguments travel as store locations, held by the
   // owner until the task ends.
   std::vector<Buffer> keep;
   std::vector<uint8_t> resolved;
-  Status st = ResolveArgs(task->args, task->refs, SameNode(*target), resolved, &keep);
+  Status st = ResolveArgs(task->args, task->refs, SameNode(target), resolved, &keep);
   if (!st.ok()) {
     FailObject(task->seq, st.code(), st.message(), display);
     return;
   }
   Place(TaskView{task->seq, task->function, task->name, task->demand, task->affinity,
                  task->num_args, resolved},
-        *target, keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep)));
+        target, keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep)));
 }
 
 void Runtime::Place(const TaskView& t, int picked, std::shared_ptr<const void> keep) {

@@ -42,6 +42,10 @@ Status DecodeTask(const Buffer& msg, TaskWire* out) {
 void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
                   const objects::ObjectValue& value,
                   const std::vector<internal::ExportedRef>* contained) {
+  // One allocation: the fixed fields, padding and the value or error text.
+  out.reserve(out.size() + 64 + value.data.size() +
+              (contained != nullptr ? kContainedBytes * contained->size() : 0) +
+              (value.error ? value.error->message.size() + value.error->task_name.size() : 0));
   if (value.error == nullptr && contained != nullptr && !contained->empty()) {
     ByteWriter w(out);
     w.Put<uint64_t>(seq);

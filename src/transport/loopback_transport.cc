@@ -101,6 +101,7 @@ void LoopbackTransport::Loop() {
       Incoming in{item.source, item.kind, Buffer::FromVector(std::move(item.bytes))};
       if (callbacks_.on_message) callbacks_.on_message(std::move(in));
     }
+    if (callbacks_.after_delivery) callbacks_.after_delivery();
     lock.lock();
   }
 }

@@ -20,6 +20,7 @@ constexpr unsigned kAmId = 1;
 constexpr size_t kBatchLimit = 32 * 1024;  // coalesce small frames up to this size
 constexpr int64_t kPidCheckUs = 1000;      // how often watched peer processes are checked
 constexpr int64_t kTightSpinUs = 20;       // spin without yielding this long after activity
+constexpr size_t kSpareBatches = 64;       // sent batches kept for reuse
 
 Status FromUcs(ucs_status_t st, const std::string& what) {
   return {StatusCode::kLinkError, what + ": " + ucs_status_string(st)};
@@ -283,7 +284,7 @@ Status UcxTransport::Send(int dest, MessageKind kind, std::vector<uint8_t>&& pay
       q.push_back(std::move(m));
     } else {
       if (q.empty() || q.back()->sealed || q.back()->bytes.size() >= kBatchLimit) {
-        q.push_back(std::make_unique<OutMsg>());
+        q.push_back(NewBatch());
       }
       AppendFrame(q.back()->bytes, kind, payload.data(), payload.size());
     }
@@ -403,9 +404,16 @@ void UcxTransport::OnSendDone(void* request, ucs_status_t status, void* user_dat
   ucp_request_free(request);
 }
 
-void UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
+std::unique_ptr<UcxTransport::OutMsg> UcxTransport::NewBatch() {
+  if (spare_batches_.empty()) return std::make_unique<OutMsg>();
+  std::unique_ptr<OutMsg> m = std::move(spare_batches_.back());
+  spare_batches_.pop_back();
+  return m;
+}
+
+std::unique_ptr<UcxTransport::OutMsg> UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
   ucp_ep_h ep = Endpoint(dest);
-  if (ep == nullptr) return;
+  if (ep == nullptr) return msg;
   if (msg->header.source < 0) {
     msg->header.source = rank_;
     msg->header.token = opts_.token;
@@ -439,37 +447,48 @@ void UcxTransport::SendOne(int dest, std::unique_ptr<OutMsg> msg) {
     param.flags = 0;
   }
   void* req = ucp_am_send_nbx(ep, kAmId, am_header, am_header_size, buffer, count, &param);
-  if (req == nullptr) return;  // completed in place; msg freed here
+  if (req == nullptr) return msg;  // completed in place
   if (UCS_PTR_IS_ERR(req)) {
     FailPeer(dest, FromUcs(UCS_PTR_STATUS(req), "send to rank " + std::to_string(dest)));
-    return;
+    return msg;
   }
   in_flight_.fetch_add(1);
   (void)msg.release();  // owned by the request; freed in OnSendDone
+  return nullptr;
 }
 
 bool UcxTransport::FlushQueues() {
   if (!pending_.exchange(false)) return false;
-  std::vector<int> dirty;
-  std::vector<std::deque<std::unique_ptr<OutMsg>>> batches;
-  std::vector<std::pair<MessageKind, std::vector<uint8_t>>> to_self;
+  flushing_.clear();
+  flushing_self_.clear();
   {
     std::lock_guard<std::mutex> lock(out_mu_);
-    to_self.swap(self_q_);
-    dirty.swap(dirty_);
-    batches.reserve(dirty.size());
-    for (int d : dirty) batches.push_back(std::move(outq_[d]));
-    for (int d : dirty) outq_[d].clear();
+    for (auto& m : sent_) {
+      if (spare_batches_.size() < kSpareBatches) spare_batches_.push_back(std::move(m));
+    }
+    sent_.clear();
+    flushing_self_.swap(self_q_);
+    for (int d : dirty_) {
+      for (auto& m : outq_[d]) flushing_.emplace_back(d, std::move(m));
+      outq_[d].clear();
+    }
+    dirty_.clear();
   }
-  for (size_t i = 0; i < dirty.size(); ++i) {
-    for (auto& m : batches[i]) SendOne(dirty[i], std::move(m));
+  for (auto& [dest, m] : flushing_) {
+    std::unique_ptr<OutMsg> done = SendOne(dest, std::move(m));
+    // A batch of small frames that UCX has finished with is reused (the
+    // next flush hands it back); large and raw messages are not.
+    if (done && !done->sealed && done->bytes.capacity() <= 2 * kBatchLimit) {
+      done->bytes.clear();
+      sent_.push_back(std::move(done));
+    }
   }
-  for (auto& [kind, bytes] : to_self) {
+  for (auto& [kind, bytes] : flushing_self_) {
     if (callbacks_.on_message) {
       callbacks_.on_message(Incoming{rank_, kind, Buffer::FromVector(std::move(bytes))});
     }
   }
-  return !dirty.empty() || !to_self.empty();
+  return !flushing_.empty() || !flushing_self_.empty();
 }
 
 ucs_status_t UcxTransport::OnAm(void* arg, const void* header, size_t header_length, void* data,

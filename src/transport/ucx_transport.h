@@ -86,7 +86,11 @@ class UcxTransport : public Transport {
   Status Init();
   void Loop();
   bool FlushQueues();
-  void SendOne(int dest, std::unique_ptr<OutMsg> msg);
+  /// Hands `msg` to UCX; returns it if UCX is done with it already (or it
+  /// could not be sent), so that its memory can be reused.
+  std::unique_ptr<OutMsg> SendOne(int dest, std::unique_ptr<OutMsg> msg);
+  /// A batch to append small frames to (a reused one when there is). Under out_mu_.
+  std::unique_ptr<OutMsg> NewBatch();
   ucp_ep_h Endpoint(int dest);
   void FailPeer(int dest, const Status& why);
   void WaitIdle();
@@ -126,6 +130,11 @@ class UcxTransport : public Transport {
   std::vector<std::deque<std::unique_ptr<OutMsg>>> outq_;  // guarded by out_mu_
   std::vector<int> dirty_;                                 // peers with queued messages
   std::vector<std::pair<MessageKind, std::vector<uint8_t>>> self_q_;  // to this rank
+  std::vector<std::unique_ptr<OutMsg>> spare_batches_;                // sent, reusable
+  // FlushQueues' working lists, reused (under worker_mu_).
+  std::vector<std::pair<int, std::unique_ptr<OutMsg>>> flushing_;
+  std::vector<std::pair<MessageKind, std::vector<uint8_t>>> flushing_self_;
+  std::vector<std::unique_ptr<OutMsg>> sent_;
   std::atomic<bool> pending_{false};
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> stopping_{false};
