@@ -181,6 +181,17 @@ bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {
   return true;
 }
 
+size_t ObjectTable::TryGetAll(const uint64_t* seqs, size_t n, ObjectValue* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = entries_.find(seqs[i]);
+    if (it == entries_.end() || !it->second.done) return i;
+    it->second.last_read = ++tick_;
+    out[i] = it->second.value;
+  }
+  return n;
+}
+
 Result<ObjectValue> ObjectTable::Wait(uint64_t seq, int64_t deadline_us) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {

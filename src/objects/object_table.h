@@ -115,6 +115,9 @@ class ObjectTable : public RefSink {
   std::vector<bool> WaitSome(const std::vector<uint64_t>& seqs, int n, int64_t deadline_us);
   /// Non-blocking: the value if complete.
   bool TryGet(uint64_t seq, ObjectValue* out);
+  /// TryGet of each of `seqs` under one lock; returns how many, in order,
+  /// were complete (stops at the first that is not).
+  size_t TryGetAll(const uint64_t* seqs, size_t n, ObjectValue* out);
 
   /// Wakes all waiters (e.g. so executor threads waiting in Get can help).
   void NotifyAll();

@@ -24,6 +24,20 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
                             bool by_location, std::vector<uint8_t>& out,
                             std::vector<Buffer>* keep) {
   out.reserve(out.size() + in.size() + 16 * refs.size());  // small values: one allocation
+  // Every dependency's value, under one lock of the object table.
+  thread_local std::vector<uint64_t> seqs;
+  thread_local std::vector<objects::ObjectValue> scratch;
+  seqs.clear();
+  for (const auto& ref : refs) seqs.push_back(ref->id().seq);
+  scratch.resize(refs.size());
+  struct Clear {  // the values are not held past this call
+    ~Clear() { scratch.clear(); }
+  } clear;
+  objects::ObjectValue* values = scratch.data();
+  const size_t got = objects_->TryGetAll(seqs.data(), seqs.size(), values);
+  if (got < refs.size()) {
+    return {StatusCode::kInternal, "dependency " + refs[got]->id().ToString() + " not ready"};
+  }
   size_t off = 0;
   while (off < in.size()) {
     uint8_t tag = in[off];
@@ -34,12 +48,9 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
       off += 5 + len;
       continue;
     }
-    objects::ObjectValue v;
     const auto& ref = refs.at(len);
     const uint64_t seq = ref->id().seq;
-    if (!objects_->TryGet(seq, &v)) {
-      return {StatusCode::kInternal, "dependency " + ref->id().ToString() + " not ready"};
-    }
+    objects::ObjectValue& v = values[len];
     if (!v.error && v.spilled) {
       Status st = Materialize(seq, &v);
       if (!st.ok()) return {st.code(), "dependency " + ref->id().ToString() + ": " + st.message()};

@@ -33,14 +33,17 @@ thread_local bool tls_waited = false;
 }  // namespace
 
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::deferred_;
+thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::retired_;
 thread_local bool Runtime::delivering_ = false;
 
 void Runtime::RunDeferred() {
-  while (!deferred_.empty()) {
-    std::vector<std::shared_ptr<PendingTask>> ready;
-    ready.swap(deferred_);
-    for (auto& task : ready) DispatchTo(std::move(task), rank_);
+  retired_.clear();
+  // (Index loop: the lists keep their capacity from one delivery to the next.)
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    std::shared_ptr<PendingTask> task = std::move(deferred_[i]);
+    DispatchTo(*task, rank_);
   }
+  deferred_.clear();
 }
 
 bool Runtime::RunningInline() { return tls_running_inline; }

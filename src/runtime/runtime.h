@@ -193,11 +193,14 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
     const std::vector<uint8_t>& args;  // values only
   };
   void Dispatch(std::shared_ptr<PendingTask> task);  // once its dependencies are ready
-  void DispatchTo(std::shared_ptr<PendingTask> task, int target);
+  void DispatchTo(const PendingTask& task, int target);
   // Tasks for this rank made ready while this thread delivers messages: their
   // arguments are resolved once what the delivery sends has left (a remote
   // task made ready by the same result is not held up by a local one).
+  // Likewise, tasks sent during a delivery are freed (and with them perhaps
+  // their inputs) only after it.
   static thread_local std::vector<std::shared_ptr<PendingTask>> deferred_;
+  static thread_local std::vector<std::shared_ptr<PendingTask>> retired_;
   static thread_local bool delivering_;
   void RunDeferred();
   void Place(const TaskView& task, int target = -1, std::shared_ptr<const void> keep = nullptr);

@@ -80,10 +80,12 @@ void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
     deferred_.push_back(std::move(task));  // RunDeferred, after the delivery's sends
     return;
   }
-  DispatchTo(std::move(task), *target);
+  DispatchTo(*task, *target);
+  if (delivering_) retired_.push_back(std::move(task));
 }
 
-void Runtime::DispatchTo(std::shared_ptr<PendingTask> task, int target) {
+void Runtime::DispatchTo(const PendingTask& t, int target) {
+  const PendingTask* task = &t;
   const std::string& display = task->name.empty() ? *task->function : task->name;
   // On this node large arguments travel as store locations, held by the
   // owner until the task ends.

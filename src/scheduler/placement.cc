@@ -32,6 +32,11 @@ std::string Placement::Describe(const ResourceMap& demand) {
 void Placement::Update(std::vector<RankCapacity> ranks) {
   std::unique_lock lock(mu_);
   ranks_ = std::move(ranks);
+  cpus_.assign(ranks_.size(), 1.0);
+  for (size_t r = 0; r < ranks_.size(); ++r) {
+    auto it = ranks_[r].resources.find("CPU");
+    if (it != ranks_[r].resources.end() && it->second >= 1) cpus_[r] = it->second;
+  }
   default_feasible_.clear();
   for (const auto& r : ranks_) if (Fits(r, kDefaultDemand)) default_feasible_.push_back(r.rank);
 }
@@ -76,9 +81,7 @@ Result<int> Placement::Pick(const ResourceMap& demand, int affinity) {
   double best_load = std::numeric_limits<double>::max();
   for (size_t i = 0; i < n; ++i) {
     int r = (*feasible)[(start + i) % n];
-    auto it = ranks_[r].resources.find("CPU");
-    double cpus = (it == ranks_[r].resources.end() || it->second < 1) ? 1.0 : it->second;
-    double load = outstanding_[r].load(std::memory_order_relaxed) / cpus;
+    double load = outstanding_[r].load(std::memory_order_relaxed) / cpus_[r];
     if (load < best_load) {
       best_load = load;
       best = r;

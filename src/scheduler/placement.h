@@ -51,6 +51,7 @@ class Placement {
   mutable std::shared_mutex mu_;
   std::vector<RankCapacity> ranks_;
   std::vector<int> default_feasible_;  // ranks fitting {"CPU": 1}
+  std::vector<double> cpus_;           // per rank: its CPUs (at least 1), for loads
   std::unique_ptr<std::atomic<int>[]> outstanding_;
   std::atomic<uint32_t> cursor_{0};
 };

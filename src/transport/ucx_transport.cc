@@ -21,6 +21,7 @@ constexpr size_t kBatchLimit = 32 * 1024;  // coalesce small frames up to this s
 constexpr int64_t kPidCheckUs = 1000;      // how often watched peer processes are checked
 constexpr int64_t kTightSpinUs = 20;       // spin without yielding this long after activity
 constexpr size_t kSpareBatches = 64;       // sent batches kept for reuse
+constexpr uint32_t kClockEvery = 15;       // idle polls between clock reads, minus one (2^k - 1)
 
 Status FromUcs(ucs_status_t st, const std::string& what) {
   return {StatusCode::kLinkError, what + ": " + ucs_status_string(st)};
@@ -621,27 +622,42 @@ void UcxTransport::SleepOnFds(int timeout_ms) {
 }
 
 void UcxTransport::Loop() {
-  int64_t last_active = NowUs();
+  int64_t last_active = 0;         // start of the current idle stretch
+  uint32_t idle_spins = 0;         // polls without activity in a row
+  uint32_t loops = 0;
+  bool polite = false;             // yield between polls (idle for kTightSpinUs)
   while (!stopping_.load(std::memory_order_acquire)) {
     if (external_pollers_.load(std::memory_order_acquire) > 0) {
       // Another thread drives the worker; park until it is done (or briefly).
       sleeping_.store(true, std::memory_order_seq_cst);
       if (external_pollers_.load() > 0 && !pending_.load()) SleepOnFds(1);
       sleeping_.store(false, std::memory_order_seq_cst);
-      last_active = NowUs();
+      idle_spins = 0;
       continue;
     }
     bool active;
     {
       std::lock_guard<std::mutex> lock(worker_mu_);
-      if (PeerCheckDue()) CheckPeerProcesses();
+      if ((++loops & kClockEvery) == 0 && PeerCheckDue()) CheckPeerProcesses();
       bool sent = FlushQueues();
       active = ucp_worker_progress(worker_) > 0 || sent;
       if (active) FlushQueues();  // as in PollOnce
     }
     if (active) {
       if (callbacks_.after_delivery) callbacks_.after_delivery();
+      idle_spins = 0;
+      continue;
+    }
+    // Idle. A clock read costs about as much as a poll of the worker, so
+    // the clock is read when an idle stretch starts and then now and then:
+    // a message arriving meanwhile is seen a poll sooner.
+    if (idle_spins++ == 0) {
       last_active = NowUs();
+      polite = false;
+      continue;
+    }
+    if ((idle_spins & kClockEvery) != 0) {
+      if (polite) std::this_thread::yield();
       continue;
     }
     const int64_t idle_us = NowUs() - last_active;
@@ -649,9 +665,11 @@ void UcxTransport::Loop() {
       // Spin tightly just after activity (a reply often follows at once),
       // then politely: a thread this one would otherwise delay (the executor
       // about to run the task just received) gets the core at once.
-      if (idle_us >= kTightSpinUs) std::this_thread::yield();
+      polite = idle_us >= kTightSpinUs;
+      if (polite) std::this_thread::yield();
       continue;
     }
+    idle_spins = 0;
     sleeping_.store(true, std::memory_order_seq_cst);
     if (pending_.load(std::memory_order_seq_cst)) {
       sleeping_.store(false);
@@ -664,7 +682,6 @@ void UcxTransport::Loop() {
     }
     if (st == UCS_OK) SleepOnFds(100);
     sleeping_.store(false, std::memory_order_seq_cst);
-    last_active = NowUs();
   }
   // Deliver what is queued, then close links.
   std::lock_guard<std::mutex> lock(worker_mu_);
