@@ -24,10 +24,14 @@ class Buffer {
     auto owner = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
     return Buffer(owner->data(), owner->size(), owner);
   }
-  /// Copies `size` bytes from `data`.
+  /// Copies `size` bytes from `data` (one allocation, aligned as malloc's).
   static Buffer Copy(const void* data, size_t size) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    return FromVector(std::vector<uint8_t>(p, p + size));
+    if (size == 0) return FromVector({});
+    const size_t units = (size + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
+    std::shared_ptr<std::max_align_t[]> block = std::make_shared_for_overwrite<std::max_align_t[]>(units);
+    std::memcpy(block.get(), data, size);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(block.get());
+    return Buffer(bytes, size, std::move(block));
   }
   /// Views `size` bytes at `data`, kept alive by `owner`.
   static Buffer View(const void* data, size_t size, std::shared_ptr<const void> owner) {

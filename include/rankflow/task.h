@@ -82,7 +82,8 @@ class TaskCaller {
                   "wrong number of arguments for this remote function");
     const std::string* name = internal::FunctionNameOf(internal::AddressOf(fn_));
     if (name == nullptr) internal::ThrowUnregistered("function passed to Task()");
-    internal::SubmitRequest req;
+    internal::RequestLease lease;  // buffers reused from the last submission
+    internal::SubmitRequest& req = lease.request();
     req.function = name;
     req.options = &options_;
     req.num_args = sizeof...(Args);
@@ -91,7 +92,7 @@ class TaskCaller {
       req.refs.reserve(sizeof...(Args));  // one allocation, not one per doubling
     }
     (internal::AppendArg<Params>(req, std::forward<Args>(args)), ...);
-    return ObjectRef<R>(internal::Submit(std::move(req)));
+    return ObjectRef<R>(internal::Submit(req));
   }
 
  private:

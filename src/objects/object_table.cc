@@ -14,7 +14,7 @@ int64_t NowMicros() {
 uint64_t ObjectTable::CreatePending() {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t seq = next_seq_++;
-  entries_.emplace(seq, Entry{});
+  entries_.try_emplace(seq);
   return seq;
 }
 
@@ -30,8 +30,30 @@ uint64_t ObjectTable::CreateReady(Buffer data, std::shared_ptr<const ContainedRe
   return seq;
 }
 
+namespace {
+// Runs a detached list of hooks (pushed at the front) in the order they
+// were registered. Each hook's successor is read before the hook runs:
+// running it may free the task it is part of.
+void RunHooks(ReadyHook* h) {
+  ReadyHook* fifo = nullptr;
+  while (h != nullptr) {
+    ReadyHook* next = h->next;
+    h->next = fifo;
+    fifo = h;
+    h = next;
+  }
+  h = fifo;
+  while (h != nullptr) {
+    ReadyHook* next = h->next;
+    h->ready(h);
+    h = next;
+  }
+}
+}  // namespace
+
 void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
   std::vector<ReadyCallback> callbacks;
+  ReadyHook* hooks;
   ObjectValue copy;
   bool wake;
   {
@@ -42,10 +64,13 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
     it->second.last_read = ++tick_;
     it->second.value = std::move(value);
     callbacks.swap(it->second.callbacks);
+    hooks = it->second.hooks;
+    it->second.hooks = nullptr;
     if (!callbacks.empty()) copy = it->second.value;
     wake = it->second.waiters > 0 || multi_waiters_ > 0;
   }
   if (wake) cv_.notify_all();
+  RunHooks(hooks);
   for (auto& cb : callbacks) cb(copy);
 }
 
@@ -170,6 +195,20 @@ void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
     }
   }
   cb(value);
+}
+
+void ObjectTable::OnReadyAll(ReadyHook* hooks, size_t n) {
+  ReadyHook* now = nullptr;  // hooks of objects done (or unknown), run after the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < n; ++i) {
+      auto it = entries_.find(hooks[i].seq);
+      ReadyHook*& list = (it == entries_.end() || it->second.done) ? now : it->second.hooks;
+      hooks[i].next = list;
+      list = &hooks[i];
+    }
+  }
+  RunHooks(now);
 }
 
 bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {

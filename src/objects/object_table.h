@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/node_pool.h"
 #include "common/status.h"
 #include "rankflow/buffer.h"
 #include "rankflow/internal/core.h"
@@ -77,6 +78,16 @@ class RefSink {
   virtual void ReleaseRef(const internal::ObjectId& id, uint64_t token) = 0;
 };
 
+/// A callback embedded in what waits (a task's dependency slots): registering
+/// it allocates nothing. `ready` runs once, when object `seq` completes or,
+/// if the object is unknown, at once; the hook may be freed from then on.
+struct ReadyHook {
+  uint64_t seq = 0;
+  void (*ready)(ReadyHook*) = nullptr;
+  void* owner = nullptr;  // for `ready`
+  ReadyHook* next = nullptr;
+};
+
 class ObjectTable : public RefSink {
  public:
   using ReadyCallback = std::function<void(const ObjectValue&)>;
@@ -109,6 +120,9 @@ class ObjectTable : public RefSink {
   /// Runs `cb` when the object completes (now, if it has). If the object is
   /// unknown, `cb` gets a kNotFound error.
   void OnReady(uint64_t seq, ReadyCallback cb);
+  /// Registers each of `hooks[0..n)` on its object, under one lock. Hooks
+  /// of objects already complete (or unknown) run before it returns.
+  void OnReadyAll(ReadyHook* hooks, size_t n);
   /// Blocks until complete or `deadline_us` (steady clock, <0 = forever).
   Result<ObjectValue> Wait(uint64_t seq, int64_t deadline_us);
   /// Blocks until `n` of `seqs` are complete or the deadline passes.
@@ -134,6 +148,7 @@ class ObjectTable : public RefSink {
     std::unique_ptr<BorrowTokens> borrows;  // made on the first borrow with a token
     ObjectValue value;
     std::vector<ReadyCallback> callbacks;
+    ReadyHook* hooks = nullptr;  // a list through ReadyHook::next
     uint64_t last_read = 0;  // tick of completion or of the last read
     int waiters = 0;         // threads in Wait() for this object
   };
@@ -147,7 +162,12 @@ class ObjectTable : public RefSink {
   // a driver waiting for one result is not woken by every other one.
   int multi_waiters_ = 0;
   uint64_t next_seq_ = 1;
-  std::unordered_map<uint64_t, Entry> entries_;
+  // Entries come and go at the task rate: their nodes are recycled (under mu_).
+  NodePool pool_;
+  std::unordered_map<uint64_t, Entry, std::hash<uint64_t>, std::equal_to<uint64_t>,
+                     PoolAllocator<std::pair<const uint64_t, Entry>>>
+      entries_{16, std::hash<uint64_t>(), std::equal_to<uint64_t>(),
+               PoolAllocator<std::pair<const uint64_t, Entry>>(&pool_)};
 };
 
 int64_t NowMicros();

@@ -44,19 +44,6 @@ Buffer ArgReader::NextBytes(const Buffer& owner) {
   return owner.Slice(static_cast<size_t>(start - owner.data()), len);
 }
 
-void AppendArgHeader(std::vector<uint8_t>& out, ArgTag tag, uint32_t length, size_t* length_at) {
-  size_t at = out.size();
-  out.resize(at + 5);
-  out[at] = static_cast<uint8_t>(tag);
-  std::memcpy(out.data() + at + 1, &length, sizeof(length));
-  *length_at = at + 1;
-}
-
-void PatchArgLength(std::vector<uint8_t>& out, size_t length_at) {
-  uint32_t len = static_cast<uint32_t>(out.size() - length_at - sizeof(uint32_t));
-  std::memcpy(out.data() + length_at, &len, sizeof(len));
-}
-
 void ThrowDecodeError(const char* type_name, size_t got, const std::string& why) {
   throw Error(ErrorCode::kTypeMismatch, std::string("cannot decode a value of type ") + type_name +
                                             " from " + std::to_string(got) + " bytes: " + why);
@@ -68,8 +55,34 @@ void ThrowUnregistered(const char* what) {
                                   "or call rankflow::Register(\"name\", fn) before Init()");
 }
 
+std::shared_ptr<RefHandle> Submit(SubmitRequest& request) {
+  return runtime::Runtime::CurrentOrThrow().Submit(request);
+}
+
 std::shared_ptr<RefHandle> Submit(SubmitRequest&& request) {
-  return runtime::Runtime::CurrentOrThrow().Submit(std::move(request));
+  return runtime::Runtime::CurrentOrThrow().Submit(request);
+}
+
+namespace {
+struct ThreadRequest {
+  SubmitRequest request;
+  bool taken = false;
+};
+thread_local ThreadRequest tls_request;
+}  // namespace
+
+SubmitRequest* TakeThreadRequest() {
+  if (tls_request.taken) return nullptr;
+  tls_request.taken = true;
+  return &tls_request.request;
+}
+
+void GiveBackThreadRequest(SubmitRequest* request) {
+  // Emptied (capacity kept); after a throw it may still hold arguments.
+  request->args.clear();
+  request->refs.clear();
+  if (request->args.capacity() > 4096) request->args.shrink_to_fit();  // no large leftovers
+  tls_request.taken = false;
 }
 
 std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes) {

@@ -19,8 +19,8 @@ bool Runtime::SameNode(int rank) const {
   return rank >= 0 && rank < static_cast<int>(rank_nodes_.size()) && rank_nodes_[rank] == node_;
 }
 
-Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
-                            const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
+Status Runtime::ResolveArgs(std::span<const uint8_t> in,
+                            std::span<const std::shared_ptr<internal::RefHandle>> refs,
                             bool by_location, std::vector<uint8_t>& out,
                             std::vector<Buffer>* keep) {
   out.reserve(out.size() + in.size() + 16 * refs.size());  // small values: one allocation
@@ -48,7 +48,8 @@ Status Runtime::ResolveArgs(const std::vector<uint8_t>& in,
       off += 5 + len;
       continue;
     }
-    const auto& ref = refs.at(len);
+    if (len >= refs.size()) return {StatusCode::kInternal, "argument refers to a missing dependency"};
+    const auto& ref = refs[len];
     const uint64_t seq = ref->id().seq;
     objects::ObjectValue& v = values[len];
     if (!v.error && v.spilled) {

@@ -37,9 +37,16 @@ void FreezeRegistry() { Get().frozen.store(true, std::memory_order_release); }
 
 const FunctionEntry* FindFunction(std::string_view name) {
   Registry& r = Get();
+  // Once frozen, entries never move or go: each thread remembers its last
+  // lookup (a stream of tasks mostly names one function).
+  thread_local const FunctionEntry* last = nullptr;
+  const bool frozen = r.frozen.load(std::memory_order_acquire);
+  if (frozen && last != nullptr && last->name == name) return last;
   auto lock = ReadLock(r);
   auto it = r.by_name.find(name);
-  return it == r.by_name.end() ? nullptr : it->second.get();
+  const FunctionEntry* found = it == r.by_name.end() ? nullptr : it->second.get();
+  if (frozen && found != nullptr) last = found;
+  return found;
 }
 
 std::vector<std::string> RegisteredFunctionNames() {

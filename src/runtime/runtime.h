@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -110,7 +111,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void Shutdown();
 
   // The API (see rankflow/internal/core.h).
-  std::shared_ptr<internal::RefHandle> Submit(internal::SubmitRequest&& req);
+  /// Submits the task and empties `req` (see internal::Submit).
+  std::shared_ptr<internal::RefHandle> Submit(internal::SubmitRequest& req);
   std::shared_ptr<internal::RefHandle> Put(std::vector<uint8_t>&& bytes);
   Result<objects::ObjectValue> Get(const internal::ObjectId& id, int64_t timeout_ms);
   std::vector<bool> Wait(const std::vector<internal::ObjectId>& ids, int n, int64_t timeout_ms);
@@ -193,6 +195,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
     const std::vector<uint8_t>& args;  // values only
   };
   void Dispatch(std::shared_ptr<PendingTask> task);  // once its dependencies are ready
+  static void DependencyReady(objects::ReadyHook* hook);  // a PendingTask's
   void DispatchTo(const PendingTask& task, int target);
   // Tasks for this rank made ready while this thread delivers messages: their
   // arguments are resolved once what the delivery sends has left (a remote
@@ -203,7 +206,10 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   static thread_local std::vector<std::shared_ptr<PendingTask>> retired_;
   static thread_local bool delivering_;
   void RunDeferred();
-  void Place(const TaskView& task, int target = -1, std::shared_ptr<const void> keep = nullptr);
+  void Place(const TaskView& task);  // a task without dependencies
+  // Checks an encoded task against the message limit, then dispatches it.
+  void SendTask(uint64_t seq, int target, std::vector<uint8_t>&& msg,
+                std::shared_ptr<const void> keep, const std::string& display);
   void DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg,
                        std::shared_ptr<const void> keep);
   void FailObject(uint64_t seq, StatusCode code, const std::string& message,
@@ -217,8 +223,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Arguments (args.cc): kRef arguments become values, or store locations
   // (kept alive in `keep` until the task ends) when `by_location`.
-  Status ResolveArgs(const std::vector<uint8_t>& in,
-                     const std::vector<std::shared_ptr<internal::RefHandle>>& refs,
+  Status ResolveArgs(std::span<const uint8_t> in,
+                     std::span<const std::shared_ptr<internal::RefHandle>> refs,
                      bool by_location, std::vector<uint8_t>& out, std::vector<Buffer>* keep);
   // (`keep` may be null only when `by_location` is false.)
   bool SameNode(int rank) const;

@@ -1,5 +1,6 @@
 // The executing side of a task: decode, look up, run, send the outcome back.
 #include "common/logging.h"
+#include "common/scratch_bytes.h"
 #include "runtime/registry.h"
 #include "runtime/runtime.h"
 #include "runtime/wire.h"
@@ -41,7 +42,8 @@ void Runtime::RunDecoded(int source, const TaskWire& task, const FunctionEntry* 
                            " arguments, the message has " + std::to_string(task.num_args),
                        display, rank_);
   } else {
-    std::vector<uint8_t> out;
+    ScratchBytes scratch;  // the result is copied out of it
+    std::vector<uint8_t>& out = scratch.get();
     try {
       internal::ArgReader reader(task.args.data(), task.args.size());
       TakeExports();  // what the result's encoding exports belongs to the result
@@ -49,7 +51,7 @@ void Runtime::RunDecoded(int source, const TaskWire& task, const FunctionEntry* 
       fn->thunk(fn->fn, reader, task.args, out);
       timer.Record(*fn);
       SetImportOwn(false);
-      value.data = Buffer::FromVector(std::move(out));
+      value.data = OwnedBytes(std::move(out));
     } catch (const Error& e) {
       // Arguments that do not decode are a type mismatch; any other rankflow
       // error (e.g. a failed nested Get) is this task's failure.
@@ -78,7 +80,8 @@ void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&&
     objects_->Complete(seq, std::move(value));
     return;
   }
-  std::vector<uint8_t> msg;
+  ScratchBytes scratch;  // copied into a transport batch
+  std::vector<uint8_t>& msg = scratch.get();
   Buffer in_store;
   store::Descriptor where;
   if (!value.error && contained.empty() && SameNode(static_cast<int>(owner)) &&

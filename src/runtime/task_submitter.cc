@@ -1,8 +1,11 @@
 // The owner's side of a task: dependency resolution, placement, dispatch,
 // and completion of the result object when the result (or a failure) comes.
 #include <atomic>
+#include <cstring>
+#include <span>
 
 #include "common/logging.h"
+#include "common/scratch_bytes.h"
 #include "objects/ref_handle.h"
 #include "runtime/runtime.h"
 #include "runtime/wire.h"
@@ -16,17 +19,60 @@ struct Runtime::PendingTask {
   scheduler::ResourceMap demand;
   int affinity = -1;
   uint32_t num_args = 0;
-  std::vector<uint8_t> args;
-  std::vector<std::shared_ptr<internal::RefHandle>> refs;  // keep dependencies alive
   std::atomic<int> unresolved{0};
   // Held while dependencies are outstanding, so that each dependency's
-  // callback carries a plain pointer (no allocation per dependency); the
-  // callback that resolves the last one takes it over. (Dependencies always
-  // complete, with a value or an error, while the runtime runs.)
+  // hook carries a plain pointer; the hook that resolves the last one takes
+  // it over. (Dependencies always complete, with a value or an error, while
+  // the runtime runs.)
   std::shared_ptr<PendingTask> self;
+  Runtime* runtime = nullptr;
+
+  // Arguments, dependencies (kept alive) and one hook per dependency: in
+  // the task itself when they are few and small, the common case, so that a
+  // task is one allocation.
+  static constexpr size_t kInlineArgs = 96;
+  static constexpr size_t kInlineDeps = 4;
+  size_t args_size = 0;
+  uint8_t inline_args[kInlineArgs];
+  std::vector<uint8_t> more_args;
+  size_t num_refs = 0;
+  std::shared_ptr<internal::RefHandle> inline_refs[kInlineDeps];
+  std::vector<std::shared_ptr<internal::RefHandle>> more_refs;
+  objects::ReadyHook inline_deps[kInlineDeps];
+  std::unique_ptr<objects::ReadyHook[]> more_deps;
+
+  std::span<const uint8_t> args() const {
+    return {args_size <= kInlineArgs ? inline_args : more_args.data(), args_size};
+  }
+  std::span<const std::shared_ptr<internal::RefHandle>> refs() const {
+    return {num_refs <= kInlineDeps ? inline_refs : more_refs.data(), num_refs};
+  }
+  objects::ReadyHook* hooks() { return num_refs <= kInlineDeps ? inline_deps : more_deps.get(); }
+
+  // Takes the request's arguments and dependencies (copying the small).
+  void Take(internal::SubmitRequest& req) {
+    args_size = req.args.size();
+    if (args_size <= kInlineArgs) {
+      std::memcpy(inline_args, req.args.data(), args_size);
+    } else {
+      more_args = std::move(req.args);
+    }
+    num_refs = req.refs.size();
+    if (num_refs <= kInlineDeps) {
+      for (size_t i = 0; i < num_refs; ++i) inline_refs[i] = std::move(req.refs[i]);
+    } else {
+      more_refs = std::move(req.refs);
+      more_deps = std::make_unique<objects::ReadyHook[]>(num_refs);
+    }
+  }
 };
 
-std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& req) {
+void Runtime::DependencyReady(objects::ReadyHook* hook) {
+  auto* task = static_cast<PendingTask*>(hook->owner);
+  if (task->unresolved.fetch_sub(1) == 1) task->runtime->Dispatch(std::move(task->self));
+}
+
+std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {
   // References inside the arguments travel with the message; its one decode adopts them.
   if (!req.args.empty()) TakeExports();
   uint64_t seq = objects_->CreatePending();
@@ -53,18 +99,20 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest&& r
   task->demand = req.options->resources;
   task->affinity = req.options->rank;
   task->num_args = req.num_args;
-  task->args = std::move(req.args);
-  task->refs = std::move(req.refs);
+  task->Take(req);
   // Resolve dependencies without holding a thread: the last one to complete
   // dispatches the task (on whichever thread completed it).
-  task->unresolved.store(static_cast<int>(task->refs.size()) + 1);
+  const auto refs = task->refs();
+  task->unresolved.store(static_cast<int>(refs.size()) + 1);
   task->self = task;
-  PendingTask* raw = task.get();
-  for (const auto& ref : task->refs) {
-    objects_->OnReady(ref->id().seq, [this, raw](const objects::ObjectValue&) {
-      if (raw->unresolved.fetch_sub(1) == 1) Dispatch(std::move(raw->self));
-    });
+  task->runtime = this;
+  objects::ReadyHook* hooks = task->hooks();
+  for (size_t i = 0; i < refs.size(); ++i) {
+    hooks[i].seq = refs[i]->id().seq;
+    hooks[i].ready = &DependencyReady;
+    hooks[i].owner = task.get();
   }
+  objects_->OnReadyAll(hooks, refs.size());
   if (task->unresolved.fetch_sub(1) == 1) Dispatch(std::move(task->self));
   return handle;
 }
@@ -84,41 +132,50 @@ void Runtime::Dispatch(std::shared_ptr<PendingTask> task) {
   if (delivering_) retired_.push_back(std::move(task));
 }
 
-void Runtime::DispatchTo(const PendingTask& t, int target) {
-  const PendingTask* task = &t;
-  const std::string& display = task->name.empty() ? *task->function : task->name;
-  // On this node large arguments travel as store locations, held by the
-  // owner until the task ends.
+void Runtime::DispatchTo(const PendingTask& task, int target) {
+  const std::string& display = task.name.empty() ? *task.function : task.name;
+  // The arguments are resolved straight into the message. On this node
+  // large ones travel as store locations, held by the owner until the task
+  // ends.
+  ScratchBytes scratch;  // copied into a batch or a block: reused
+  std::vector<uint8_t>& msg = scratch.get();
+  EncodeTaskHeader(msg, static_cast<uint32_t>(rank_), task.seq, *task.function, task.name,
+                   task.num_args, task.args_size + 16 * task.num_refs);
   std::vector<Buffer> keep;
-  std::vector<uint8_t> resolved;
-  Status st = ResolveArgs(task->args, task->refs, SameNode(target), resolved, &keep);
+  Status st = ResolveArgs(task.args(), task.refs(), SameNode(target), msg, &keep);
   if (!st.ok()) {
-    FailObject(task->seq, st.code(), st.message(), display);
+    FailObject(task.seq, st.code(), st.message(), display);
     return;
   }
-  Place(TaskView{task->seq, task->function, task->name, task->demand, task->affinity,
-                 task->num_args, resolved},
-        target, keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep)));
+  SendTask(task.seq, target, std::move(msg),
+           keep.empty() ? nullptr : std::make_shared<const std::vector<Buffer>>(std::move(keep)),
+           display);
 }
 
-void Runtime::Place(const TaskView& t, int picked, std::shared_ptr<const void> keep) {
-  Result<int> target = picked >= 0 ? Result<int>(picked) : placement_.Pick(t.demand, t.affinity);
+void Runtime::Place(const TaskView& t) {
+  Result<int> target = placement_.Pick(t.demand, t.affinity);
+  const std::string& display = t.name.empty() ? *t.function : t.name;
   if (!target.ok()) {
-    FailObject(t.seq, target.status().code(), target.status().message(),
-               t.name.empty() ? *t.function : t.name);
+    FailObject(t.seq, target.status().code(), target.status().message(), display);
     return;
   }
-  std::vector<uint8_t> msg;
+  ScratchBytes scratch;
+  std::vector<uint8_t>& msg = scratch.get();
   EncodeTask(msg, static_cast<uint32_t>(rank_), t.seq, *t.function, t.name, t.num_args,
              t.args.data(), t.args.size());
+  SendTask(t.seq, *target, std::move(msg), nullptr, display);
+}
+
+void Runtime::SendTask(uint64_t seq, int target, std::vector<uint8_t>&& msg,
+                       std::shared_ptr<const void> keep, const std::string& display) {
   if (msg.size() > config_.max_message_bytes) {
-    FailObject(t.seq, StatusCode::kTooLarge,
+    FailObject(seq, StatusCode::kTooLarge,
                "task message of " + std::to_string(msg.size()) + " bytes is above the limit of " +
                    std::to_string(config_.max_message_bytes) + " (RANKFLOW_MAX_MESSAGE_BYTES)",
-               t.name.empty() ? *t.function : t.name);
+               display);
     return;
   }
-  DispatchEncoded(t.seq, *target, std::move(msg), std::move(keep));
+  DispatchEncoded(seq, target, std::move(msg), std::move(keep));
 }
 
 void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& msg,
@@ -126,7 +183,7 @@ void Runtime::DispatchEncoded(uint64_t seq, int target, std::vector<uint8_t>&& m
   placement_.OnDispatched(target);
   if (target == rank_) {
     if (keep == nullptr) {
-      Buffer task = Buffer::FromVector(std::move(msg));
+      Buffer task = OwnedBytes(std::move(msg));
       if (!TakeInline(rank_, task)) executors_->Push(scheduler::Work{rank_, std::move(task)});
     } else {
       // The message's bytes and the store objects it points at live as long as the work.

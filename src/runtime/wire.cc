@@ -15,8 +15,9 @@ constexpr uint32_t kMaxContained = 1u << 20;
 constexpr size_t kContainedBytes = 20;  // owner, seq, borrow token
 }  // namespace
 
-void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
-                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size) {
+void EncodeTaskHeader(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq,
+                      std::string_view function, std::string_view name, uint32_t num_args,
+                      size_t args_size) {
   out.reserve(out.size() + 32 + function.size() + name.size() + args_size);
   ByteWriter w(out);
   w.Put<uint32_t>(owner);
@@ -24,7 +25,12 @@ void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::st
   w.PutString(function);
   w.PutString(name);
   w.Put<uint32_t>(num_args);
-  w.PutBytes(args, args_size);
+}
+
+void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
+                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size) {
+  EncodeTaskHeader(out, owner, seq, function, name, num_args, args_size);
+  ByteWriter(out).PutBytes(args, args_size);
 }
 
 Status DecodeTask(const Buffer& msg, TaskWire* out) {

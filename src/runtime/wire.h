@@ -44,6 +44,11 @@ struct TaskWire {
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
                 std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size);
+/// A task message up to its arguments, which the caller appends (they run
+/// to the end of the message); room is reserved for `args_size` of them.
+void EncodeTaskHeader(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq,
+                      std::string_view function, std::string_view name, uint32_t num_args,
+                      size_t args_size);
 /// Views into `msg`; fails with kMalformed on any inconsistency.
 Status DecodeTask(const Buffer& msg, TaskWire* out);
 

@@ -383,5 +383,100 @@ TEST(ObjectTableTest, ConcurrentCompletesAndWaits) {
   EXPECT_EQ(callbacks.load(), kObjects);
 }
 
+// Hooks record the order they ran in.
+struct OrderHook : ReadyHook {
+  std::vector<int>* order = nullptr;
+  int id = 0;
+};
+void RecordHook(ReadyHook* h) {
+  auto* o = static_cast<OrderHook*>(h->owner);
+  o->order->push_back(o->id);
+}
+
+TEST(ObjectTableTest, HooksRunOnCompletionInRegistrationOrder) {
+  ObjectTable t;
+  uint64_t a = t.CreatePending();
+  std::vector<int> order;
+  OrderHook hooks[3];
+  ReadyHook plain[3];
+  for (int i = 0; i < 3; ++i) {
+    hooks[i].order = &order;
+    hooks[i].id = i;
+    plain[i].seq = a;
+    plain[i].ready = &RecordHook;
+    plain[i].owner = &hooks[i];
+  }
+  t.OnReadyAll(plain, 2);
+  t.OnReadyAll(plain + 2, 1);
+  EXPECT_TRUE(order.empty());
+  t.Complete(a, Value("x"));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  t.Complete(a, Value("again"));  // a second completion runs nothing
+  EXPECT_EQ(order.size(), 3u);
+}
+
+TEST(ObjectTableTest, HooksOfDoneOrUnknownObjectsRunAtOnce) {
+  ObjectTable t;
+  uint64_t done = t.CreateReady(Str("v"));
+  uint64_t pending = t.CreatePending();
+  std::vector<int> order;
+  OrderHook hooks[3];
+  ReadyHook plain[3];
+  const uint64_t seqs[3] = {done, pending, 987654};
+  for (int i = 0; i < 3; ++i) {
+    hooks[i].order = &order;
+    hooks[i].id = i;
+    plain[i].seq = seqs[i];
+    plain[i].ready = &RecordHook;
+    plain[i].owner = &hooks[i];
+  }
+  t.OnReadyAll(plain, 3);
+  EXPECT_EQ(order, (std::vector<int>{0, 2}));
+  t.Complete(pending, Value("p"));
+  EXPECT_EQ(order, (std::vector<int>{0, 2, 1}));
+}
+
+TEST(ObjectTableTest, HookMayFreeWhatHoldsItAndTheNextHookOfTheSameOwner) {
+  // A task that depends on one object twice holds two hooks on it; the
+  // second to run frees the task (and both hooks).
+  struct Task {
+    ReadyHook deps[2];
+    int left = 2;
+    int* freed;
+  };
+  ObjectTable t;
+  uint64_t a = t.CreatePending();
+  int freed = 0;
+  auto* task = new Task{{}, 2, &freed};
+  for (auto& d : task->deps) {
+    d.seq = a;
+    d.owner = task;
+    d.ready = [](ReadyHook* h) {
+      auto* owner = static_cast<Task*>(h->owner);
+      if (--owner->left == 0) {
+        ++*owner->freed;
+        delete owner;
+      }
+    };
+  }
+  t.OnReadyAll(task->deps, 2);
+  t.Complete(a, Value("x"));
+  EXPECT_EQ(freed, 1);
+}
+
+TEST(ObjectTableTest, ManyObjectsComeAndGoThroughRecycledEntries) {
+  ObjectTable t;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint64_t> seqs;
+    for (int i = 0; i < 5000; ++i) seqs.push_back(t.CreatePending());
+    for (size_t i = 0; i < seqs.size(); ++i) t.Complete(seqs[i], Value(std::to_string(i)));
+    ObjectValue v;
+    ASSERT_TRUE(t.TryGet(seqs[4321], &v));
+    EXPECT_EQ(AsString(v.data), "4321");
+    for (uint64_t s : seqs) EXPECT_TRUE(t.Release(s));
+    EXPECT_EQ(t.size(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace rankflow::objects

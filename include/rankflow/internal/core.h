@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,7 +47,31 @@ struct SubmitRequest {
   std::vector<std::shared_ptr<RefHandle>> refs;  // ObjectRef arguments, by kRef index
 };
 
+/// Submits the task in `request` and empties it (its buffers keep their
+/// capacity for the next request).
+std::shared_ptr<RefHandle> Submit(SubmitRequest& request);
 std::shared_ptr<RefHandle> Submit(SubmitRequest&& request);
+
+/// This thread's request, taken for the lifetime of the lease: its buffers
+/// are reused from one submission to the next, so building a request
+/// allocates nothing. A lease taken while another is held on the thread (an
+/// argument whose encoding submits a task) gets a request of its own.
+SubmitRequest* TakeThreadRequest();
+void GiveBackThreadRequest(SubmitRequest* request);
+class RequestLease {
+ public:
+  RequestLease() : taken_(TakeThreadRequest()) {}
+  ~RequestLease() {
+    if (taken_ != nullptr) GiveBackThreadRequest(taken_);
+  }
+  RequestLease(const RequestLease&) = delete;
+  RequestLease& operator=(const RequestLease&) = delete;
+  SubmitRequest& request() { return taken_ != nullptr ? *taken_ : own_; }
+
+ private:
+  SubmitRequest* taken_;
+  SubmitRequest own_;
+};
 std::shared_ptr<RefHandle> PutBytes(std::vector<uint8_t>&& bytes);
 
 /// Memory for an object filled in place (CreateArray), then sealed.
@@ -109,9 +134,22 @@ class ArgReader {
   const uint8_t* end_;
 };
 
-/// Appends one encoded value argument.
-void AppendArgHeader(std::vector<uint8_t>& out, ArgTag tag, uint32_t length, size_t* length_at);
-void PatchArgLength(std::vector<uint8_t>& out, size_t length_at);
+/// Appends an argument's header: its tag and a length (host order), whose
+/// place is returned for PatchArgLength. (Inline, with push_back rather than
+/// resize: one per argument of every submitted task.)
+inline void AppendArgHeader(std::vector<uint8_t>& out, ArgTag tag, uint32_t length,
+                            size_t* length_at) {
+  uint8_t bytes[sizeof(length)];
+  std::memcpy(bytes, &length, sizeof(length));
+  *length_at = out.size() + 1;
+  out.push_back(static_cast<uint8_t>(tag));
+  for (uint8_t b : bytes) out.push_back(b);
+}
+/// Sets the length at `length_at` to the bytes appended after it.
+inline void PatchArgLength(std::vector<uint8_t>& out, size_t length_at) {
+  const uint32_t len = static_cast<uint32_t>(out.size() - length_at - sizeof(uint32_t));
+  std::memcpy(out.data() + length_at, &len, sizeof(len));
+}
 
 }  // namespace internal
 }  // namespace rankflow
