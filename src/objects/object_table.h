@@ -133,6 +133,25 @@ class ObjectTable : public RefSink {
   /// were complete (stops at the first that is not).
   size_t TryGetAll(const uint64_t* seqs, size_t n, ObjectValue* out);
 
+  /// Calls `read(values)` under the table's lock with the values of all of
+  /// `seqs` (`values[i]` null where the object is not complete or unknown),
+  /// and returns what it returns. `read` must be quick (copy a few small
+  /// values at most) and must not call back into the table.
+  template <typename F>
+  bool ReadLocked(const uint64_t* seqs, size_t n, const ObjectValue** values, F&& read) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < n; ++i) {
+      auto it = entries_.find(seqs[i]);
+      if (it == entries_.end() || !it->second.done) {
+        values[i] = nullptr;
+        continue;
+      }
+      it->second.last_read = ++tick_;
+      values[i] = &it->second.value;
+    }
+    return read(static_cast<const ObjectValue* const*>(values));
+  }
+
   /// Wakes all waiters (e.g. so executor threads waiting in Get can help).
   void NotifyAll();
   size_t size() const;

@@ -19,16 +19,65 @@ bool Runtime::SameNode(int rank) const {
   return rank >= 0 && rank < static_cast<int>(rank_nodes_.size()) && rank_nodes_[rank] == node_;
 }
 
+namespace {
+// Dependencies at most this large are copied under the object table's lock.
+constexpr size_t kCopyUnderLockBytes = 4096;
+
+// Appends `in` with each kRef argument replaced by its value (kResolved);
+// false if an argument names a missing dependency.
+bool AppendResolved(std::span<const uint8_t> in, size_t num_refs,
+                    const objects::ObjectValue* const* values, std::vector<uint8_t>& out) {
+  size_t off = 0;
+  while (off < in.size()) {
+    const uint8_t tag = in[off];
+    uint32_t len;
+    std::memcpy(&len, in.data() + off + 1, sizeof(len));
+    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
+      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
+      off += 5 + len;
+      continue;
+    }
+    if (len >= num_refs) return false;
+    const Buffer& data = values[len]->data;
+    size_t at;
+    internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
+    out.insert(out.end(), data.data(), data.data() + data.size());
+    internal::PatchArgLength(out, at);
+    off += 5;
+  }
+  return true;
+}
+}  // namespace
+
 Status Runtime::ResolveArgs(std::span<const uint8_t> in,
                             std::span<const std::shared_ptr<internal::RefHandle>> refs,
                             bool by_location, std::vector<uint8_t>& out,
                             std::vector<Buffer>* keep) {
   out.reserve(out.size() + in.size() + 16 * refs.size());  // small values: one allocation
-  // Every dependency's value, under one lock of the object table.
   thread_local std::vector<uint64_t> seqs;
-  thread_local std::vector<objects::ObjectValue> scratch;
   seqs.clear();
   for (const auto& ref : refs) seqs.push_back(ref->id().seq);
+  // The common case: every dependency a small value in memory, copied into
+  // the message under one lock of the object table, with no copy of the
+  // values' handles.
+  thread_local std::vector<const objects::ObjectValue*> found;
+  found.resize(refs.size());
+  const size_t start = out.size();
+  const bool done = objects_->ReadLocked(seqs.data(), seqs.size(), found.data(),
+                                         [&](const objects::ObjectValue* const* values) {
+    for (size_t i = 0; i < refs.size(); ++i) {
+      const objects::ObjectValue* v = values[i];
+      if (v == nullptr || v->error || v->spilled || v->data.size() > kCopyUnderLockBytes ||
+          (by_location && store_ && v->data.size() >= inline_bytes_)) {
+        return false;
+      }
+    }
+    return AppendResolved(in, refs.size(), values, out);
+  });
+  if (done) return Status::Ok();
+  out.resize(start);
+  // Every dependency's value, under one lock of the object table.
+  thread_local std::vector<objects::ObjectValue> scratch;
   scratch.resize(refs.size());
   struct Clear {  // the values are not held past this call
     ~Clear() { scratch.clear(); }

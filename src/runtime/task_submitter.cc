@@ -5,6 +5,7 @@
 #include <span>
 
 #include "common/logging.h"
+#include "common/recycled_allocator.h"
 #include "common/scratch_bytes.h"
 #include "objects/ref_handle.h"
 #include "runtime/runtime.h"
@@ -76,7 +77,9 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
   // References inside the arguments travel with the message; its one decode adopts them.
   if (!req.args.empty()) TakeExports();
   uint64_t seq = objects_->CreatePending();
-  auto handle = std::make_shared<internal::RefHandle>(
+  // (Both records are usually freed on another thread: recycled blocks.)
+  auto handle = std::allocate_shared<internal::RefHandle>(
+      RecycledAllocator<internal::RefHandle>(),
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
   if (req.refs.empty()) {
     // The common case: nothing to wait for, so nothing to keep; place and send now.
@@ -90,9 +93,9 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
                  *req.function);
       return handle;
     }
-    ref = LocalizeRef(ref);
+    if (static_cast<int>(ref->id().owner) != rank_) ref = LocalizeRef(ref);  // (no copy when local)
   }
-  auto task = std::make_shared<PendingTask>();
+  auto task = std::allocate_shared<PendingTask>(RecycledAllocator<PendingTask>());
   task->seq = seq;
   task->function = req.function;
   task->name = req.options->name;
