@@ -1,9 +1,12 @@
-// Unit tests for common/node_pool.h and common/scratch_bytes.h.
+// Unit tests for the per-task memory helpers: common/node_pool.h,
+// common/recycled_allocator.h and common/scratch_bytes.h.
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <unordered_map>
 
 #include "common/node_pool.h"
+#include "common/recycled_allocator.h"
 #include "common/scratch_bytes.h"
 
 namespace rankflow {
@@ -62,6 +65,22 @@ TEST(ScratchBytesTest, OwnedBytesCopiesSmallAndTakesLarge) {
   Buffer l = OwnedBytes(std::move(large));
   EXPECT_EQ(l.data(), data);  // taken over, no copy
   EXPECT_EQ(l.size(), size_t{1} << 20);
+}
+
+struct Record {
+  long a[8];
+};
+
+TEST(RecycledAllocatorTest, ABlockFreedOnAnotherThreadServesTheNextAllocation) {
+  auto first = std::allocate_shared<Record>(RecycledAllocator<Record>());
+  const void* block = first.get();
+  std::thread([moved = std::move(first)]() mutable { moved.reset(); }).join();
+  auto second = std::allocate_shared<Record>(RecycledAllocator<Record>());
+  EXPECT_EQ(static_cast<const void*>(second.get()), block);
+  second->a[7] = 42;
+  EXPECT_EQ(second->a[7], 42);
+  auto third = std::allocate_shared<Record>(RecycledAllocator<Record>());  // list empty: a new block
+  EXPECT_NE(third.get(), second.get());
 }
 
 }  // namespace
