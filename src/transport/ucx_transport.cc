@@ -459,7 +459,8 @@ std::unique_ptr<UcxTransport::OutMsg> UcxTransport::SendOne(int dest, std::uniqu
 }
 
 bool UcxTransport::FlushQueues() {
-  if (!pending_.exchange(false)) return false;
+  // (A plain load first: an idle poll costs no locked instruction.)
+  if (!pending_.load(std::memory_order_acquire) || !pending_.exchange(false)) return false;
   flushing_.clear();
   flushing_self_.clear();
   {

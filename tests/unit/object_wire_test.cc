@@ -115,7 +115,9 @@ TEST(ObjectWire, RandomBytesNeverCrash) {
     Status st = DecodeData(ToBuffer(b), &d);
     if (st.ok()) {
       ++ok;
-      if (d.form == DataForm::kBytes) EXPECT_EQ(d.bytes.size(), d.size);
+      if (d.form == DataForm::kBytes) {
+        EXPECT_EQ(d.bytes.size(), d.size);
+      }
     } else {
       EXPECT_EQ(st.code(), StatusCode::kMalformed);
     }
