@@ -44,6 +44,7 @@ struct ActorOptions {
   std::map<std::string, double> resources;
   int rank = -1;
   int max_concurrency = 1;
+  bool inline_calls = false;  // SetInlineCalls
   uint32_t group_owner = 0;  // placement group (id 0: none) and bundle
   uint64_t group_id = 0;
   int bundle = -1;
@@ -146,6 +147,16 @@ class ActorCreator {
   }
   ActorCreator& SetRank(int rank) {
     options_.rank = rank;
+    return *this;
+  }
+  /// Lets short calls (recent runs under RANKFLOW_INLINE_TASK_US, none of
+  /// which waited) run on the thread of the actor's rank that receives them
+  /// instead of waking the actor's own thread, as short tasks do: still one
+  /// call at a time, in order. Only for actors with no thread-affine state
+  /// (thread-locals, a CUDA device, MPI under MPI_THREAD_FUNNELED); ignored
+  /// for actors that hold a GPU or run several calls at once.
+  ActorCreator& SetInlineCalls(bool on = true) {
+    options_.inline_calls = on;
     return *this;
   }
   /// Places the actor in bundle `bundle` of `group`: on the bundle's rank,

@@ -215,7 +215,10 @@ int main(int argc, char** argv) {
   }
   if (wanted("actors")) {
     std::vector<rankflow::ActorHandle<Column>> cols;
-    for (int x = 0; x < width; ++x) cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).Remote(x));
+    // Short Step calls run to completion on the receiving thread (SetInlineCalls).
+    for (int x = 0; x < width; ++x) {
+      cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).SetInlineCalls().Remote(x));
+    }
     double metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunActorGraph(cols, steps, iter); });
     Print("metg rankflow actors", metg, width, steps, cores);

@@ -3,6 +3,7 @@
 #include "common/logging.h"
 #include "rankflow/errors.h"
 #include "runtime/registry.h"
+#include "runtime/runtime.h"
 
 namespace rankflow::actors {
 
@@ -29,6 +30,52 @@ struct ActorHost::Instance {
   std::map<uint32_t, CallerOrder> order;
   std::vector<std::thread> threads;
   int running_threads = 0;
+  bool executing = false;  // the actor's thread runs a call
+  bool kept = false;       // a call is kept by another thread (run to completion)
+};
+
+// A call taken from an idle actor's mailbox to run on the thread that
+// delivered it. Unrun (the thread could not keep it), it goes back.
+struct ActorHost::Kept {
+  ActorHost* host = nullptr;
+  std::shared_ptr<Instance> inst;
+  Call call;
+  bool ran = true;  // false from when the call is taken until it runs
+
+  void Run() {
+    ran = true;
+    {
+      std::unique_lock<std::mutex> lock(inst->mu);
+      if (inst->state == Instance::State::kDead) {
+        const std::string death = inst->death;
+        Release(lock);
+        host->FailCall(call, StatusCode::kActorDied,
+                       "actor '" + inst->display + "' is dead: " + death);
+        return;
+      }
+    }
+    host->Execute(*inst, call);
+    std::unique_lock<std::mutex> lock(inst->mu);
+    Release(lock);
+  }
+  // Hands the actor back to its thread (which may have calls waiting).
+  void Release(std::unique_lock<std::mutex>& lock) {
+    inst->kept = false;
+    lock.unlock();
+    inst->cv.notify_all();
+  }
+  ~Kept() {
+    if (ran) return;
+    std::unique_lock<std::mutex> lock(inst->mu);
+    if (inst->state != Instance::State::kDead) {
+      inst->mailbox.push_front(std::move(call));
+      Release(lock);
+      return;
+    }
+    const std::string death = inst->death;
+    Release(lock);
+    host->FailCall(call, StatusCode::kActorDied, "actor '" + inst->display + "' is dead: " + death);
+  }
 };
 
 using objects::ErrorValue;
@@ -122,8 +169,32 @@ void ActorHost::Enqueue(const std::shared_ptr<Instance>& inst, Call&& call) {
     }
     death = inst->death;
   }
-  inst->cv.notify_one();
+  if (!TryKeep(inst)) inst->cv.notify_one();
   for (auto& c : refused) FailCall(c, StatusCode::kActorDied, "actor '" + inst->display + "' is dead: " + death);
+}
+
+bool ActorHost::TryKeep(const std::shared_ptr<Instance>& inst) {
+  if (!keep_ || !inst->create.inline_calls || inst->create.max_concurrency != 1) return false;
+  auto kept = std::make_shared<Kept>();
+  {
+    std::lock_guard<std::mutex> lock(inst->mu);
+    if (inst->state != Instance::State::kAlive || inst->executing || inst->kept ||
+        inst->mailbox.size() != 1) {
+      return false;
+    }
+    kept->host = this;
+    kept->inst = inst;
+    kept->call = std::move(inst->mailbox.front());
+    kept->ran = false;
+    inst->mailbox.pop_front();
+    inst->kept = true;
+  }
+  const FunctionEntry* m = FindFunction(kept->call.wire.method);
+  std::function<void()> run = [kept] { kept->Run(); };
+  if (m != nullptr && m->kind == FunctionEntry::Kind::kMethod && keep_(*m, run)) return true;
+  // Not kept: the call goes back in front (kept's destructor, once `run`
+  // and `kept` go), and the actor's thread is woken by the caller.
+  return false;
 }
 
 Status ActorHost::OnKill(const Buffer& msg) {
@@ -194,15 +265,18 @@ void ActorHost::Run(const std::shared_ptr<Instance>& inst, int index) {
   for (;;) {
     inst->cv.wait(lock, [&] {
       return inst->state == Instance::State::kDead ||
-             (inst->state == Instance::State::kAlive && !inst->mailbox.empty());
+             (inst->state == Instance::State::kAlive && !inst->mailbox.empty() && !inst->kept);
     });
     if (inst->state == Instance::State::kDead) break;
     Call call = std::move(inst->mailbox.front());
     inst->mailbox.pop_front();
+    inst->executing = true;
     lock.unlock();
     Execute(*inst, call);
     lock.lock();
+    inst->executing = false;
   }
+  inst->cv.wait(lock, [&] { return !inst->kept; });  // a call run elsewhere still uses the object
   if (--inst->running_threads == 0 && inst->object != nullptr) {
     inst->factory->deleter(inst->object);
     inst->object = nullptr;
@@ -229,7 +303,9 @@ void ActorHost::Execute(Instance& inst, Call& call) {
     std::vector<uint8_t> out;
     try {
       internal::ArgReader reader(w.args.data(), w.args.size());
+      runtime::RunTimer timer;  // whether calls of this method are short and never wait
       m->method(m->method_bytes.data(), inst.object, reader, w.args, out);
+      timer.Record(*m);
       value.data = Buffer::FromVector(std::move(out));
     } catch (const ActorExitSignal&) {
       value = ErrorValue(StatusCode::kActorDied, "the actor exited (ExitActor) during this call",

@@ -5,14 +5,15 @@
 namespace rankflow::actors {
 
 void EncodeCreate(std::vector<uint8_t>& out, const ActorKey& key, std::string_view factory,
-                  std::string_view name, int32_t max_concurrency, uint32_t num_args,
-                  const std::vector<uint8_t>& args) {
+                  std::string_view name, int32_t max_concurrency, bool inline_calls,
+                  uint32_t num_args, const std::vector<uint8_t>& args) {
   ByteWriter w(out);
   w.Put<uint32_t>(key.owner);
   w.Put<uint64_t>(key.seq);
   w.PutString(factory);
   w.PutString(name);
   w.Put<int32_t>(max_concurrency);
+  w.Put<uint8_t>(inline_calls ? 1 : 0);
   w.Put<uint32_t>(num_args);
   w.PutBytes(args.data(), args.size());
 }
@@ -24,8 +25,11 @@ Status DecodeCreate(const Buffer& msg, CreateWire* out) {
   out->factory = r.GetString(4096);
   out->name = r.GetString(4096);
   out->max_concurrency = r.Get<int32_t>();
+  const uint8_t inline_calls = r.Get<uint8_t>();
+  out->inline_calls = inline_calls == 1;
   out->num_args = r.Get<uint32_t>();
-  if (!r.ok() || out->factory.empty() || out->max_concurrency < 1 || out->max_concurrency > 4096) {
+  if (!r.ok() || out->factory.empty() || out->max_concurrency < 1 || out->max_concurrency > 4096 ||
+      inline_calls > 1) {
     return {StatusCode::kMalformed, "actor creation message does not parse"};
   }
   out->args = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining());

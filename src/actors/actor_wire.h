@@ -26,6 +26,7 @@ struct CreateWire {
   std::string_view factory;
   std::string_view name;
   int32_t max_concurrency = 1;
+  bool inline_calls = false;  // short calls may run on the receiving thread
   uint32_t num_args = 0;
   Buffer args;
 };
@@ -43,8 +44,8 @@ struct CallWire {
 };
 
 void EncodeCreate(std::vector<uint8_t>& out, const ActorKey& key, std::string_view factory,
-                  std::string_view name, int32_t max_concurrency, uint32_t num_args,
-                  const std::vector<uint8_t>& args);
+                  std::string_view name, int32_t max_concurrency, bool inline_calls,
+                  uint32_t num_args, const std::vector<uint8_t>& args);
 Status DecodeCreate(const Buffer& msg, CreateWire* out);
 
 void EncodeCall(std::vector<uint8_t>& out, uint32_t caller, uint64_t result_seq,

@@ -97,8 +97,13 @@ internal::ActorId Runtime::CreateActor(const std::string* factory,
   internal::ActorId id{static_cast<uint32_t>(rank_), placed.rank(), seq};
   const int target = static_cast<int>(placed.rank());
   std::vector<uint8_t> msg;
+  // Short calls may run on the thread that receives them if the caller
+  // asked, never for an actor that holds a GPU (a CUDA device is per thread).
+  auto gpu = options.resources.find("GPU");
+  const bool inline_calls =
+      options.inline_calls && (gpu == options.resources.end() || gpu->second <= 0);
   actors::EncodeCreate(msg, actors::ActorKey{id.owner, id.seq}, *factory, options.name,
-                       options.max_concurrency, num_args, args);
+                       options.max_concurrency, inline_calls, num_args, args);
   Status st = SendOrHandleLocally(target, kActorCreate, std::move(msg));
   if (!st.ok()) Throw(st.code(), "creating actor '" + *factory + "': " + st.message());
   return id;

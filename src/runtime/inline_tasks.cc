@@ -10,6 +10,7 @@
 // network itself until the answer is there, and its function is marked as
 // one that waits, so it never runs inline again.
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "common/logging.h"
@@ -25,6 +26,7 @@ struct InlineSlot {
   scheduler::Work work;
   TaskWire task;                      // views into work.message, decoded once
   const FunctionEntry* fn = nullptr;
+  std::function<void()> call;         // or an actor's call (actors/actor_host.h)
 };
 thread_local InlineSlot tls_slot;
 constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
@@ -88,6 +90,18 @@ bool Runtime::TakeInline(int source, const Buffer& data) {
   return true;
 }
 
+bool Runtime::KeepActorCall(const FunctionEntry& method, std::function<void()>& run) {
+  if (inline_task_ns_ == 0 || tls_slot.taken) return false;
+  if (!transport_ || !(transport_->OnProgressThread() ||
+                       scheduler::ExecutorPool::Current() == executors_.get())) {
+    return false;
+  }
+  if (!method.run_time.ShorterThan(inline_task_ns_)) return false;
+  tls_slot.taken = true;
+  tls_slot.call = std::move(run);
+  return true;
+}
+
 void Runtime::RunTakenInline() {
   // A task run here may make the next one ready (its result completes a
   // local dependency), which is taken again: a short chain runs without any
@@ -101,15 +115,22 @@ void Runtime::RunTakenInline() {
     tls_slot = InlineSlot{};
     SetCurrent(this);
     tls_running_inline = true;
+    if (kept.call) {
+      kept.call();
+      counters_.actor_calls_inline.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     RunDecoded(kept.work.source, kept.task, kept.fn);
     counters_.tasks_inline.fetch_add(1, std::memory_order_relaxed);
   }
   tls_running_inline = outer;
   SetCurrent(previous);
   if (tls_slot.taken) {
-    scheduler::Work rest = std::move(tls_slot.work);
+    InlineSlot rest = std::move(tls_slot);
     tls_slot = InlineSlot{};
-    executors_->Push(std::move(rest));
+    // A task goes to the executors; an actor's call, destroyed unrun, back
+    // to its actor's thread.
+    if (!rest.call) executors_->Push(std::move(rest.work));
   }
 }
 

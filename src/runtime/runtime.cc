@@ -51,7 +51,8 @@ Runtime::Runtime(RuntimeDeps deps)
 }
 
 Runtime::~Runtime() {
-  RF_DEBUG("tasks executed {} (inline {})", counters_.tasks_executed.load(), counters_.tasks_inline.load());
+  RF_DEBUG("tasks executed {} (inline {}), actor calls inline {}", counters_.tasks_executed.load(),
+           counters_.tasks_inline.load(), counters_.actor_calls_inline.load());
   if (!stopped_) RequestStop(0);
   if (actors_) actors_->StopAll();
   if (executors_) executors_->Stop();
@@ -88,6 +89,9 @@ Status Runtime::Start(int64_t timeout_ms) {
         Status st = ToControlService(rel);
         if (!st.ok()) RF_WARN("actor release: {}", st.ToString());
       });
+  actors_->SetKeep([this](const FunctionEntry& method, std::function<void()>& run) {
+    return KeepActorCall(method, run);
+  });
   if (!transport_) {
     // One rank: the view is this rank alone; the control service (named
     // actors) runs in-process, called directly.

@@ -88,6 +88,7 @@ struct RuntimeDeps {
 struct RuntimeCounters {
   std::atomic<uint64_t> tasks_executed{0};
   std::atomic<uint64_t> tasks_inline{0};  // of those, run by the thread that received them
+  std::atomic<uint64_t> actor_calls_inline{0};  // actor calls run by the thread that received them
   std::atomic<uint64_t> messages_rejected{0};
   std::atomic<uint64_t> messages_malformed{0};
   std::atomic<uint64_t> objects_spilled{0};
@@ -207,6 +208,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   static thread_local std::vector<std::shared_ptr<PendingTask>> retired_;
   static thread_local bool delivering_;
   void RunDeferred();
+  // Keeps an actor's call on this thread like a short task (ActorHost::KeepFn).
+  bool KeepActorCall(const FunctionEntry& method, std::function<void()>& run);
   void Place(const TaskView& task);  // a task without dependencies
   // Checks an encoded task against the message limit, then dispatches it.
   void SendTask(uint64_t seq, int target, std::vector<uint8_t>&& msg,

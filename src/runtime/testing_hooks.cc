@@ -38,6 +38,10 @@ uint64_t TasksRunInline() {
   return runtime::Runtime::CurrentOrThrow().counters().tasks_inline.load();
 }
 
+uint64_t ActorCallsRunInline() {
+  return runtime::Runtime::CurrentOrThrow().counters().actor_calls_inline.load();
+}
+
 bool SharedMemoryLinkTo(int rank) {
   auto* ucx = dynamic_cast<transport::UcxTransport*>(runtime::Runtime::CurrentOrThrow().transport());
   return ucx != nullptr && ucx->SharedMemoryLink(rank);

@@ -19,6 +19,8 @@ uint64_t RejectedCount();
 uint64_t MalformedCount();
 /// Tasks this rank ran on the thread that received them (run to completion).
 uint64_t TasksRunInline();
+/// Actor calls this rank ran on the thread that received them.
+uint64_t ActorCallsRunInline();
 /// Whether this rank's link to `rank` is a same-host, shared-memory one.
 bool SharedMemoryLinkTo(int rank);
 /// Objects this rank owns right now (pending or ready).
