@@ -23,10 +23,11 @@ namespace {
 // Dependencies at most this large are copied under the object table's lock.
 constexpr size_t kCopyUnderLockBytes = 4096;
 
-// Appends `in` with each kRef argument replaced by its value (kResolved);
-// false if an argument names a missing dependency.
-bool AppendResolved(std::span<const uint8_t> in, size_t num_refs,
-                    const objects::ObjectValue* const* values, std::vector<uint8_t>& out) {
+// Appends `in` to `out`, value arguments as they are and each kRef argument
+// as `ref(index)` appends it (index checked against `num_refs`).
+template <typename RefFn>
+Status AppendArgs(std::span<const uint8_t> in, size_t num_refs, std::vector<uint8_t>& out,
+                  RefFn&& ref) {
   size_t off = 0;
   while (off < in.size()) {
     const uint8_t tag = in[off];
@@ -37,15 +38,20 @@ bool AppendResolved(std::span<const uint8_t> in, size_t num_refs,
       off += 5 + len;
       continue;
     }
-    if (len >= num_refs) return false;
-    const Buffer& data = values[len]->data;
-    size_t at;
-    internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
-    out.insert(out.end(), data.data(), data.data() + data.size());
-    internal::PatchArgLength(out, at);
+    if (len >= num_refs) return {StatusCode::kInternal, "argument refers to a missing dependency"};
+    RANKFLOW_RETURN_IF_ERROR(ref(len));
     off += 5;
   }
-  return true;
+  return Status::Ok();
+}
+
+// A value copied into the message (kResolved): its references are not the
+// message's to adopt.
+void AppendResolved(const Buffer& data, std::vector<uint8_t>& out) {
+  size_t at;
+  internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
+  out.insert(out.end(), data.data(), data.data() + data.size());
+  internal::PatchArgLength(out, at);
 }
 }  // namespace
 
@@ -72,7 +78,10 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
         return false;
       }
     }
-    return AppendResolved(in, refs.size(), values, out);
+    return AppendArgs(in, refs.size(), out, [&](uint32_t i) {
+             AppendResolved(values[i]->data, out);
+             return Status::Ok();
+           }).ok();
   });
   if (done) return Status::Ok();
   out.resize(start);
@@ -87,22 +96,11 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
   if (got < refs.size()) {
     return {StatusCode::kInternal, "dependency " + refs[got]->id().ToString() + " not ready"};
   }
-  size_t off = 0;
-  while (off < in.size()) {
-    uint8_t tag = in[off];
-    uint32_t len;
-    std::memcpy(&len, in.data() + off + 1, sizeof(len));
-    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
-      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
-      off += 5 + len;
-      continue;
-    }
-    if (len >= refs.size()) return {StatusCode::kInternal, "argument refers to a missing dependency"};
-    const auto& ref = refs[len];
-    const uint64_t seq = ref->id().seq;
-    objects::ObjectValue& v = values[len];
+  return AppendArgs(in, refs.size(), out, [&](uint32_t i) -> Status {
+    const auto& ref = refs[i];
+    objects::ObjectValue& v = values[i];
     if (!v.error && v.spilled) {
-      Status st = Materialize(seq, &v);
+      Status st = Materialize(ref->id().seq, &v);
       if (!st.ok()) return {st.code(), "dependency " + ref->id().ToString() + ": " + st.message()};
     }
     if (v.error) {
@@ -111,9 +109,9 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
                                  v.error->message};
     }
     store::Descriptor where;
-    size_t at;
     if (by_location && store_ && v.data.size() >= inline_bytes_ &&
         store_->Describe(v.data, &where)) {
+      size_t at;
       internal::AppendArgHeader(out, internal::ArgTag::kStored, 0, &at);
       ByteWriter w(out);
       w.Put<uint64_t>(where.data_off);
@@ -121,14 +119,10 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
       internal::PatchArgLength(out, at);
       keep->push_back(v.data);  // the owner holds the block until the task ends
     } else {
-      // Copied from a stored object: its references are not the message's to adopt.
-      internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
-      out.insert(out.end(), v.data.data(), v.data.data() + v.data.size());
-      internal::PatchArgLength(out, at);
+      AppendResolved(v.data, out);
     }
-    off += 5;
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 }  // namespace rankflow::runtime

@@ -70,12 +70,15 @@ void RunTimer::Record(const FunctionEntry& fn) {
 
 RunTimer::~RunTimer() { tls_waited = outer_ || tls_waited; }  // (also when the task threw)
 
+bool Runtime::CanKeepHere() const {
+  // Only threads that run their slot once they let go: the progress thread
+  // (after each delivery) and executors (after each work item).
+  return inline_task_ns_ != 0 && !tls_slot.taken && transport_ &&
+         (transport_->OnProgressThread() || scheduler::ExecutorPool::Current() == executors_.get());
+}
+
 bool Runtime::TakeInline(int source, const Buffer& data) {
-  if (inline_task_ns_ == 0 || tls_slot.taken) return false;
-  if (!transport_ || !(transport_->OnProgressThread() ||
-                       scheduler::ExecutorPool::Current() == executors_.get())) {
-    return false;
-  }
+  if (!CanKeepHere()) return false;
   TaskWire task;
   if (!DecodeTask(data, &task).ok()) return false;  // RunTask reports it
   const FunctionEntry* fn = FindFunction(task.function);
@@ -91,11 +94,7 @@ bool Runtime::TakeInline(int source, const Buffer& data) {
 }
 
 bool Runtime::KeepActorCall(const FunctionEntry& method, std::function<void()>& run) {
-  if (inline_task_ns_ == 0 || tls_slot.taken) return false;
-  if (!transport_ || !(transport_->OnProgressThread() ||
-                       scheduler::ExecutorPool::Current() == executors_.get())) {
-    return false;
-  }
+  if (!CanKeepHere()) return false;
   if (!method.run_time.ShorterThan(inline_task_ns_)) return false;
   tls_slot.taken = true;
   tls_slot.call = std::move(run);

@@ -208,6 +208,8 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   static thread_local std::vector<std::shared_ptr<PendingTask>> retired_;
   static thread_local bool delivering_;
   void RunDeferred();
+  // Whether this thread may keep one piece of work to run after its delivery.
+  bool CanKeepHere() const;
   // Keeps an actor's call on this thread like a short task (ActorHost::KeepFn).
   bool KeepActorCall(const FunctionEntry& method, std::function<void()>& run);
   void Place(const TaskView& task);  // a task without dependencies
