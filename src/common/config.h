@@ -70,6 +70,12 @@ struct RuntimeConfig {
   // than this runs on the thread that received it, without a hand-off to an
   // executor (one per batch received); 0: never.
   int inline_task_us = 50;
+  // RANKFLOW_EARLY_DISPATCH: a task whose inputs are mostly being computed on
+  // one other rank is sent there before they exist; that rank keeps its own
+  // results for it and the owner pushes the rest (docs/architecture.md).
+  // "auto" (default): only to ranks on other nodes; 1: to any rank; 0: never.
+  enum class EarlyDispatch { kOff, kOn, kOtherNodes };
+  EarlyDispatch early_dispatch = EarlyDispatch::kOtherNodes;
 };
 
 // Reads every RANKFLOW_* option through `env`; unset or empty variables keep

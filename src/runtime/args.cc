@@ -5,7 +5,9 @@
 
 #include "common/bytes.h"
 #include "objects/ref_handle.h"
+#include "runtime/pending_task.h"
 #include "runtime/runtime.h"
+#include "runtime/wire.h"
 
 namespace rankflow::runtime {
 
@@ -55,6 +57,42 @@ void AppendResolved(const Buffer& data, std::vector<uint8_t>& out) {
 }
 }  // namespace
 
+std::string DependencyFailure(const internal::ObjectId& id, const objects::ObjectError& error) {
+  return "dependency " + id.ToString() + " failed: " +
+         (error.task_name.empty() ? "" : "task '" + error.task_name + "': ") + error.message;
+}
+
+bool Runtime::EncodeEarlyArgs(const PendingTask& task, const bool* local, std::vector<uint8_t>& out,
+                              bool* awaited) {
+  const auto refs = task.refs();
+  thread_local std::vector<uint64_t> seqs;
+  seqs.clear();
+  for (const auto& ref : refs) seqs.push_back(ref->id().seq);
+  thread_local std::vector<const objects::ObjectValue*> found;
+  found.resize(refs.size());
+  return objects_->ReadLocked(seqs.data(), seqs.size(), found.data(),
+                              [&](const objects::ObjectValue* const* values) {
+    return AppendArgs(task.args(), refs.size(), out, [&](uint32_t i) -> Status {
+             const objects::ObjectValue* v = values[i];
+             if (v == nullptr) {  // awaited: [seq][local]
+               size_t at;
+               internal::AppendArgHeader(out, static_cast<internal::ArgTag>(kArgAwait), 0, &at);
+               ByteWriter w(out);
+               w.Put<uint64_t>(seqs[i]);
+               w.Put<uint8_t>(local[i] ? 1 : 0);
+               internal::PatchArgLength(out, at);
+               awaited[i] = true;
+               return Status::Ok();
+             }
+             if (v->error || v->spilled || v->data.size() > kCopyUnderLockBytes) {
+               return {StatusCode::kInternal, "not a small value"};  // the ordinary path handles it
+             }
+             AppendResolved(v->data, out);
+             return Status::Ok();
+           }).ok();
+  });
+}
+
 Status Runtime::ResolveArgs(std::span<const uint8_t> in,
                             std::span<const std::shared_ptr<internal::RefHandle>> refs,
                             bool by_location, std::vector<uint8_t>& out,
@@ -103,11 +141,7 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
       Status st = Materialize(ref->id().seq, &v);
       if (!st.ok()) return {st.code(), "dependency " + ref->id().ToString() + ": " + st.message()};
     }
-    if (v.error) {
-      return {v.error->code, "dependency " + ref->id().ToString() + " failed: " +
-                                 (v.error->task_name.empty() ? "" : "task '" + v.error->task_name + "': ") +
-                                 v.error->message};
-    }
+    if (v.error) return {v.error->code, DependencyFailure(ref->id(), *v.error)};
     store::Descriptor where;
     if (by_location && store_ && v.data.size() >= inline_bytes_ &&
         store_->Describe(v.data, &where)) {

@@ -81,6 +81,11 @@ bool Runtime::TakeInline(int source, const Buffer& data) {
   if (!CanKeepHere()) return false;
   TaskWire task;
   if (!DecodeTask(data, &task).ok()) return false;  // RunTask reports it
+  return TakeInline(source, data, task);
+}
+
+bool Runtime::TakeInline(int source, const Buffer& data, const TaskWire& task) {
+  if (!CanKeepHere()) return false;
   const FunctionEntry* fn = FindFunction(task.function);
   if (fn == nullptr || fn->kind != FunctionEntry::Kind::kFunction ||
       !fn->run_time.ShorterThan(inline_task_ns_)) {

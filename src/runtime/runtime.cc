@@ -45,14 +45,17 @@ Runtime::Runtime(RuntimeDeps deps)
       store_(std::move(deps.store)),
       rank_nodes_(std::move(deps.rank_nodes)),
       inline_bytes_(std::max<uint64_t>(deps.config.inline_bytes, 1)),
+      early_dispatch_(deps.size > 1 ? deps.config.early_dispatch : RuntimeConfig::EarlyDispatch::kOff),
       dead_(deps.size, false) {
   fetch_resend_ms_.store(deps.config.fetch_resend_ms);
   InitObjectTransfer();
 }
 
 Runtime::~Runtime() {
-  RF_DEBUG("tasks executed {} (inline {}), actor calls inline {}", counters_.tasks_executed.load(),
-           counters_.tasks_inline.load(), counters_.actor_calls_inline.load());
+  RF_DEBUG("tasks executed {} (inline {}), actor calls inline {}, sent early {} (bounced {})",
+           counters_.tasks_executed.load(), counters_.tasks_inline.load(),
+           counters_.actor_calls_inline.load(), counters_.tasks_early.load(),
+           counters_.tasks_bounced.load());
   if (!stopped_) RequestStop(0);
   if (actors_) actors_->StopAll();
   if (executors_) executors_->Stop();
@@ -191,9 +194,22 @@ void Runtime::OnMessage(transport::Incoming&& in) {
   switch (in.kind) {
     case kTaskSubmit: {
       Buffer task = in.data.Persist();
-      if (!TakeInline(in.source, task)) executors_->Push(scheduler::Work{in.source, std::move(task)});
+      TaskWire wire;
+      if (!DecodeTask(task, &wire).ok()) {
+        executors_->Push(scheduler::Work{in.source, std::move(task)});  // RunTask reports it
+      } else if ((wire.flags & kTaskEarly) != 0) {
+        OnEarlyTask(in.source, task, wire);
+      } else if (!TakeInline(in.source, task, wire)) {
+        executors_->Push(scheduler::Work{in.source, std::move(task)});
+      }
       break;
     }
+    case kTaskInput:
+      OnTaskInput(in.source, in.data);
+      break;
+    case kTaskBounce:
+      OnBounce(in.source, in.data);
+      break;
     case kTaskResult:
       OnResult(in.source, in.data);
       break;
@@ -317,6 +333,7 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
   if (stopping) return;
   RF_ERROR("rank {} is unreachable: {}", rank, why.ToString());
   placement_.MarkDead(rank);
+  awaiting_.DropOwner(rank);
   FailTasksOn(rank);
   FailFetchesFrom(rank);
   if (control_) control_->OnRankDied(rank);

@@ -28,6 +28,7 @@
 #include "control.pb.h"
 #include "control/control_service.h"
 #include "objects/object_table.h"
+#include "runtime/awaiting_tasks.h"
 #include "rankflow/actor.h"
 #include "rankflow/internal/core.h"
 #include "scheduler/executor_pool.h"
@@ -60,6 +61,9 @@ inline StatusCode CodeOf(const proto::ActorNameReply& reply, StatusCode fallback
   return reply.code() != 0 ? static_cast<StatusCode>(reply.code()) : fallback;
 }
 
+/// The message of a task's failure on a failed dependency `id` (args.cc).
+std::string DependencyFailure(const internal::ObjectId& id, const objects::ObjectError& error);
+
 /// This thread's serialized-reference bookkeeping (object_transfer.cc).
 /// Sets whether imports take their own counts; returns the previous setting.
 bool SetImportOwn(bool own);
@@ -89,6 +93,8 @@ struct RuntimeCounters {
   std::atomic<uint64_t> tasks_executed{0};
   std::atomic<uint64_t> tasks_inline{0};  // of those, run by the thread that received them
   std::atomic<uint64_t> actor_calls_inline{0};  // actor calls run by the thread that received them
+  std::atomic<uint64_t> tasks_early{0};    // sent before their inputs were ready (owner)
+  std::atomic<uint64_t> tasks_bounced{0};  // of those, given back and dispatched again (owner)
   std::atomic<uint64_t> messages_rejected{0};
   std::atomic<uint64_t> messages_malformed{0};
   std::atomic<uint64_t> objects_spilled{0};
@@ -182,7 +188,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   struct InFlight {
     int rank;
     bool placed;  // a task counted in placement (not an actor call)
-    std::shared_ptr<const void> keep;  // store objects its arguments point at
+    std::shared_ptr<const void> keep;  // store objects its arguments point at (early: the task)
+    bool early = false;           // sent before its inputs were ready: tracked on `rank`
+    uint8_t early_children = 0;   // early tasks sent to `rank` on this one's account
   };
 
   // Submission (task_submitter.cc).
@@ -198,6 +206,26 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   };
   void Dispatch(std::shared_ptr<PendingTask> task);  // once its dependencies are ready
   static void DependencyReady(objects::ReadyHook* hook);  // a PendingTask's
+  // One dependency fewer outstanding: the last one dispatches the task.
+  static void Resolved(PendingTask* task);
+
+  // Early dispatch (early_dispatch.cc; runtime/awaiting_tasks.h). Owner side:
+  /// The rank most of the task's pending dependencies are computed on, if
+  /// it should go there now; `local[i]`: dependency i is tracked there.
+  int EarlyTarget(const PendingTask& task, bool* local);
+  /// Sends the task ahead of its inputs; false (nothing sent) to wait here instead.
+  bool SendEarly(const std::shared_ptr<PendingTask>& task, int target, const bool* local);
+  /// Encodes the arguments of an early task: ready ones as values, the
+  /// rest as awaited; false if a ready one is not a small value in memory.
+  bool EncodeEarlyArgs(const PendingTask& task, const bool* local, std::vector<uint8_t>& out,
+                       bool* awaited);
+  void PushInput(const PendingTask& task, size_t i);
+  void OnBounce(int source, const Buffer& msg);
+  // Executing side:
+  void OnEarlyTask(int source, const Buffer& message, const TaskWire& task);
+  void OnTaskInput(int source, const Buffer& msg);
+  /// Starts what became ready, fails what lost an input, bounces the rest.
+  void RunAwaited(AwaitingTasks::Outcome& out);
   void DispatchTo(const PendingTask& task, int target);
   // Tasks for this rank made ready while this thread delivers messages: their
   // arguments are resolved once what the delivery sends has left (a remote
@@ -279,6 +307,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Keeps a task message (persistent bytes) for this thread to run; false
   /// when it should go to the executors.
   bool TakeInline(int source, const Buffer& data);
+  bool TakeInline(int source, const Buffer& data, const TaskWire& task);  // already decoded
   void RunTakenInline();
   /// True on a thread running a task inline: it must never sleep while
   /// waiting, since it may be the only one driving the network.
@@ -356,6 +385,9 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::unordered_map<uint64_t, uint64_t> serve_turn_;       // owned object -> fetches answered
   std::mutex spill_mu_;
   std::atomic<uint64_t> spill_files_{0};
+
+  const RuntimeConfig::EarlyDispatch early_dispatch_;
+  AwaitingTasks awaiting_;  // early tasks sent here
 
   std::mutex inflight_mu_;
   NodePool inflight_pool_;  // one node per remote task: recycled (under inflight_mu_)

@@ -65,7 +65,15 @@ void Runtime::RunDecoded(int source, const TaskWire& task, const FunctionEntry* 
     }
   }
   counters_.tasks_executed.fetch_add(1, std::memory_order_relaxed);
+  if ((task.flags & kTaskEarly) == 0) {
+    DeliverResult(task.owner, task.seq, std::move(value), /*placed=*/true);
+    return;
+  }
+  // Early tasks here waiting for this result get it; they start once it has left.
+  AwaitingTasks::Outcome ready;
+  awaiting_.Finished(static_cast<int>(task.owner), task.seq, value, &ready);
   DeliverResult(task.owner, task.seq, std::move(value), /*placed=*/true);
+  RunAwaited(ready);
 }
 
 void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&& value,

@@ -8,69 +8,29 @@
 #include "common/recycled_allocator.h"
 #include "common/scratch_bytes.h"
 #include "objects/ref_handle.h"
+#include "runtime/pending_task.h"
 #include "runtime/runtime.h"
 #include "runtime/wire.h"
 
 namespace rankflow::runtime {
 
-struct Runtime::PendingTask {
-  uint64_t seq = 0;
-  const std::string* function = nullptr;
-  std::string name;
-  scheduler::ResourceMap demand;
-  int affinity = -1;
-  uint32_t num_args = 0;
-  std::atomic<int> unresolved{0};
-  // Held while dependencies are outstanding, so that each dependency's
-  // hook carries a plain pointer; the hook that resolves the last one takes
-  // it over. (Dependencies always complete, with a value or an error, while
-  // the runtime runs.)
-  std::shared_ptr<PendingTask> self;
-  Runtime* runtime = nullptr;
-
-  // Arguments, dependencies (kept alive) and one hook per dependency: in
-  // the task itself when they are few and small, the common case, so that a
-  // task is one allocation.
-  static constexpr size_t kInlineArgs = 96;
-  static constexpr size_t kInlineDeps = 4;
-  size_t args_size = 0;
-  uint8_t inline_args[kInlineArgs];
-  std::vector<uint8_t> more_args;
-  size_t num_refs = 0;
-  std::shared_ptr<internal::RefHandle> inline_refs[kInlineDeps];
-  std::vector<std::shared_ptr<internal::RefHandle>> more_refs;
-  objects::ReadyHook inline_deps[kInlineDeps];
-  std::unique_ptr<objects::ReadyHook[]> more_deps;
-
-  std::span<const uint8_t> args() const {
-    return {args_size <= kInlineArgs ? inline_args : more_args.data(), args_size};
-  }
-  std::span<const std::shared_ptr<internal::RefHandle>> refs() const {
-    return {num_refs <= kInlineDeps ? inline_refs : more_refs.data(), num_refs};
-  }
-  objects::ReadyHook* hooks() { return num_refs <= kInlineDeps ? inline_deps : more_deps.get(); }
-
-  // Takes the request's arguments and dependencies (copying the small).
-  void Take(internal::SubmitRequest& req) {
-    args_size = req.args.size();
-    if (args_size <= kInlineArgs) {
-      std::memcpy(inline_args, req.args.data(), args_size);
-    } else {
-      more_args = std::move(req.args);
-    }
-    num_refs = req.refs.size();
-    if (num_refs <= kInlineDeps) {
-      for (size_t i = 0; i < num_refs; ++i) inline_refs[i] = std::move(req.refs[i]);
-    } else {
-      more_refs = std::move(req.refs);
-      more_deps = std::make_unique<objects::ReadyHook[]>(num_refs);
-    }
-  }
-};
 
 void Runtime::DependencyReady(objects::ReadyHook* hook) {
   auto* task = static_cast<PendingTask*>(hook->owner);
-  if (task->unresolved.fetch_sub(1) == 1) task->runtime->Dispatch(std::move(task->self));
+  if (task->early_target >= 0) {
+    const size_t i = static_cast<size_t>(hook - task->hooks());
+    if (i < PendingTask::kInlineDeps && task->push[i]) task->runtime->PushInput(*task, i);
+  }
+  Resolved(task);
+}
+
+void Runtime::Resolved(PendingTask* task) {
+  if (task->unresolved.fetch_sub(1) != 1) return;
+  std::shared_ptr<PendingTask> self = std::move(task->self);
+  // An early task is dispatched again only if it came back (OnBounce
+  // dispatches it if that came first); the flag makes it once.
+  if (task->early_target >= 0 && !task->bounced.load()) return;
+  if (!task->dispatched.exchange(true)) task->runtime->Dispatch(std::move(self));
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {
@@ -115,8 +75,11 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
     hooks[i].ready = &DependencyReady;
     hooks[i].owner = task.get();
   }
+  bool local[PendingTask::kInlineDeps];
+  const int early = EarlyTarget(*task, local);
+  if (early >= 0) SendEarly(task, early, local);
   objects_->OnReadyAll(hooks, refs.size());
-  if (task->unresolved.fetch_sub(1) == 1) Dispatch(std::move(task->self));
+  Resolved(task.get());
   return handle;
 }
 

@@ -38,6 +38,14 @@ uint64_t TasksRunInline() {
   return runtime::Runtime::CurrentOrThrow().counters().tasks_inline.load();
 }
 
+uint64_t TasksSentEarly() {
+  return runtime::Runtime::CurrentOrThrow().counters().tasks_early.load();
+}
+
+uint64_t TasksBounced() {
+  return runtime::Runtime::CurrentOrThrow().counters().tasks_bounced.load();
+}
+
 uint64_t ActorCallsRunInline() {
   return runtime::Runtime::CurrentOrThrow().counters().actor_calls_inline.load();
 }

@@ -19,6 +19,10 @@ uint64_t RejectedCount();
 uint64_t MalformedCount();
 /// Tasks this rank ran on the thread that received them (run to completion).
 uint64_t TasksRunInline();
+/// Tasks this rank sent ahead of their inputs (early dispatch), and of
+/// those, tasks given back to it and dispatched again.
+uint64_t TasksSentEarly();
+uint64_t TasksBounced();
 /// Actor calls this rank ran on the thread that received them.
 uint64_t ActorCallsRunInline();
 /// Whether this rank's link to `rank` is a same-host, shared-memory one.

@@ -13,23 +13,44 @@ constexpr uint8_t kResultStored = 3;
 constexpr uint8_t kResultOkWithRefs = 4;
 constexpr uint32_t kMaxContained = 1u << 20;
 constexpr size_t kContainedBytes = 20;  // owner, seq, borrow token
+constexpr uint32_t kNumArgsMask = 0xffffff;  // the top byte carries the task's flags
+
+// An error as results and inputs carry it: code, rank, message, task name.
+void PutError(ByteWriter& w, const objects::ObjectError& e) {
+  w.Put<int32_t>(static_cast<int32_t>(e.code));
+  w.Put<int32_t>(e.rank);
+  w.PutString(e.message);
+  w.PutString(e.task_name);
+}
+
+std::shared_ptr<objects::ObjectError> GetError(ByteReader& r) {
+  auto err = std::make_shared<objects::ObjectError>();
+  const int32_t code = r.Get<int32_t>();
+  err->rank = r.Get<int32_t>();
+  err->message = std::string(r.GetString());
+  err->task_name = std::string(r.GetString());
+  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kObjectLost)) return nullptr;
+  err->code = static_cast<StatusCode>(code);
+  return err;
+}
 }  // namespace
 
 void EncodeTaskHeader(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq,
                       std::string_view function, std::string_view name, uint32_t num_args,
-                      size_t args_size) {
+                      size_t args_size, uint8_t flags) {
   out.reserve(out.size() + 32 + function.size() + name.size() + args_size);
   ByteWriter w(out);
   w.Put<uint32_t>(owner);
   w.Put<uint64_t>(seq);
   w.PutString(function);
   w.PutString(name);
-  w.Put<uint32_t>(num_args);
+  w.Put<uint32_t>((num_args & kNumArgsMask) | (static_cast<uint32_t>(flags) << 24));
 }
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
-                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size) {
-  EncodeTaskHeader(out, owner, seq, function, name, num_args, args_size);
+                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size,
+                uint8_t flags) {
+  EncodeTaskHeader(out, owner, seq, function, name, num_args, args_size, flags);
   ByteWriter(out).PutBytes(args, args_size);
 }
 
@@ -39,7 +60,9 @@ Status DecodeTask(const Buffer& msg, TaskWire* out) {
   out->seq = r.Get<uint64_t>();
   out->function = r.GetString(4096);
   out->name = r.GetString(4096);
-  out->num_args = r.Get<uint32_t>();
+  const uint32_t num_args = r.Get<uint32_t>();
+  out->num_args = num_args & kNumArgsMask;
+  out->flags = static_cast<uint8_t>(num_args >> 24);
   if (!r.ok() || out->function.empty()) return {StatusCode::kMalformed, "task message does not parse"};
   out->args = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining());
   return Status::Ok();
@@ -80,10 +103,7 @@ void EncodeResult(std::vector<uint8_t>& out, uint64_t seq, int32_t rank,
     w.PutBytes(value.data.data(), value.data.size());
   } else {
     w.Put<uint8_t>(kResultError);
-    w.Put<int32_t>(static_cast<int32_t>(value.error->code));
-    w.Put<int32_t>(value.error->rank);
-    w.PutString(value.error->message);
-    w.PutString(value.error->task_name);
+    PutError(w, *value.error);
   }
 }
 
@@ -142,16 +162,47 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
     return Status::Ok();
   }
   if (kind != kResultError) return {StatusCode::kMalformed, "unknown result kind"};
-  auto err = std::make_shared<objects::ObjectError>();
-  int32_t code = r.Get<int32_t>();
-  err->rank = r.Get<int32_t>();
-  err->message = std::string(r.GetString());
-  err->task_name = std::string(r.GetString());
-  if (!r.ok() || code <= 0 || code > static_cast<int32_t>(StatusCode::kObjectLost)) {
-    return {StatusCode::kMalformed, "result error does not parse"};
+  out->error = GetError(r);
+  if (out->error == nullptr) return {StatusCode::kMalformed, "result error does not parse"};
+  return Status::Ok();
+}
+
+void EncodeInput(std::vector<uint8_t>& out, uint64_t seq, const objects::ObjectValue* value) {
+  ByteWriter w(out);
+  w.Put<uint64_t>(seq);
+  if (value == nullptr) {
+    w.Put<uint8_t>(static_cast<uint8_t>(InputKind::kNotPushed));
+  } else if (value->error) {
+    w.Put<uint8_t>(static_cast<uint8_t>(InputKind::kError));
+    PutError(w, *value->error);
+  } else {
+    w.Put<uint8_t>(static_cast<uint8_t>(InputKind::kArgument));
+    w.Put<uint8_t>(static_cast<uint8_t>(internal::ArgTag::kResolved));
+    w.Put<uint32_t>(static_cast<uint32_t>(value->data.size()));
+    w.PutBytes(value->data.data(), value->data.size());
   }
-  err->code = static_cast<StatusCode>(code);
-  out->error = std::move(err);
+}
+
+Status DecodeInput(const Buffer& msg, InputWire* out) {
+  ByteReader r(msg.data(), msg.size());
+  out->seq = r.Get<uint64_t>();
+  const uint8_t kind = r.Get<uint8_t>();
+  if (!r.ok() || kind > static_cast<uint8_t>(InputKind::kNotPushed)) {
+    return {StatusCode::kMalformed, "input message does not parse"};
+  }
+  out->kind = static_cast<InputKind>(kind);
+  if (out->kind == InputKind::kArgument) {
+    const uint8_t* at = r.pos();
+    const uint8_t tag = r.Get<uint8_t>();
+    const uint32_t len = r.Get<uint32_t>();
+    if (!r.ok() || tag != static_cast<uint8_t>(internal::ArgTag::kResolved) || r.remaining() != len) {
+      return {StatusCode::kMalformed, "input argument does not parse"};
+    }
+    out->argument = {at, 5 + static_cast<size_t>(len)};
+  } else if (out->kind == InputKind::kError) {
+    out->error = GetError(r);
+    if (out->error == nullptr) return {StatusCode::kMalformed, "input error does not parse"};
+  }
   return Status::Ok();
 }
 

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +32,31 @@ enum MessageKindId : uint16_t {
   kObjectFetch = 9,    // a non-owner asks for an object
   kObjectData = 10,    // the answer: bytes, a store location, an error or a redirect
   kObjectHave = 11,    // a rank on another node now holds a copy
+  kTaskInput = 12,     // early dispatch: an input the owner pushes (runtime/awaiting_tasks.h)
+  kTaskBounce = 13,    // early dispatch: a task given back to its owner
 };
+
+/// Task flags (TaskWire::flags).
+/// Sent before its inputs were ready: the executing rank tracks it, and its
+/// arguments may include kArgAwait entries.
+constexpr uint8_t kTaskEarly = 1;
+/// An argument the executing rank waits for (only in kTaskEarly messages):
+/// [tag][u32 9][u64 seq of the owner's object][u8 1: the result of a task
+/// tracked on that rank, 0: the owner pushes it].
+constexpr uint8_t kArgAwait = 5;
+constexpr uint32_t kArgAwaitBytes = 9;
+
+/// kTaskInput: [u64 seq][u8 kind] and, by kind, the encoded argument, the
+/// error, or nothing (the value is not pushed: its waiters bounce).
+enum class InputKind : uint8_t { kArgument = 0, kError = 1, kNotPushed = 2 };
+void EncodeInput(std::vector<uint8_t>& out, uint64_t seq, const objects::ObjectValue* value);
+struct InputWire {
+  uint64_t seq = 0;
+  InputKind kind = InputKind::kNotPushed;
+  std::span<const uint8_t> argument;                // kArgument: tag, length, bytes (a view into the message)
+  std::shared_ptr<const objects::ObjectError> error;  // kError
+};
+Status DecodeInput(const Buffer& msg, InputWire* out);
 
 /// A task as it travels to the rank that runs it.
 struct TaskWire {
@@ -39,16 +65,18 @@ struct TaskWire {
   std::string_view function;    // registered name
   std::string_view name;        // display name ("" = function)
   uint32_t num_args = 0;
+  uint8_t flags = 0;            // kTask* (sent in num_args' top byte)
   Buffer args;                  // encoded arguments (values only)
 };
 
 void EncodeTask(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq, std::string_view function,
-                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size);
+                std::string_view name, uint32_t num_args, const uint8_t* args, size_t args_size,
+                uint8_t flags = 0);
 /// A task message up to its arguments, which the caller appends (they run
 /// to the end of the message); room is reserved for `args_size` of them.
 void EncodeTaskHeader(std::vector<uint8_t>& out, uint32_t owner, uint64_t seq,
                       std::string_view function, std::string_view name, uint32_t num_args,
-                      size_t args_size);
+                      size_t args_size, uint8_t flags = 0);
 /// Views into `msg`; fails with kMalformed on any inconsistency.
 Status DecodeTask(const Buffer& msg, TaskWire* out);
 

@@ -357,5 +357,71 @@ TEST(WireFuzzTest, RandomBytesNeverCrash) {
   SUCCEED() << task_ok << " task / " << result_ok << " result messages decoded";
 }
 
+TEST(WireTaskTest, FlagsTravelBesideTheArgumentCount) {
+  std::vector<uint8_t> msg;
+  EncodeTask(msg, 1, 2, "fn", "", 5, nullptr, 0, kTaskEarly);
+  EXPECT_EQ(msg.size(), TaskHeaderSize("fn", ""));
+  TaskWire t;
+  ASSERT_TRUE(DecodeTask(ToBuffer(msg), &t).ok());
+  EXPECT_EQ(t.num_args, 5u);
+  EXPECT_EQ(t.flags, kTaskEarly);
+  msg.clear();
+  EncodeTask(msg, 1, 2, "fn", "", 5, nullptr, 0);
+  ASSERT_TRUE(DecodeTask(ToBuffer(msg), &t).ok());
+  EXPECT_EQ(t.flags, 0);
+}
+
+TEST(WireInputTest, ValueErrorAndNotPushedRoundTrip) {
+  objects::ObjectValue v;
+  v.data = Buffer::Copy("abc", 3);
+  std::vector<uint8_t> msg;
+  EncodeInput(msg, 42, &v);
+  InputWire in;
+  const Buffer b = ToBuffer(msg);  // (the argument is a view into it)
+  ASSERT_TRUE(DecodeInput(b, &in).ok());
+  EXPECT_EQ(in.seq, 42u);
+  EXPECT_EQ(in.kind, InputKind::kArgument);
+  ASSERT_EQ(in.argument.size(), 5u + 3u);  // an argument: tag, length, bytes
+  EXPECT_EQ(in.argument[0], static_cast<uint8_t>(internal::ArgTag::kResolved));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(in.argument.data() + 5), 3), "abc");
+
+  msg.clear();
+  objects::ObjectValue e = objects::ErrorValue(StatusCode::kTaskFailed, "boom", "task", 3);
+  EncodeInput(msg, 43, &e);
+  InputWire err;
+  ASSERT_TRUE(DecodeInput(ToBuffer(msg), &err).ok());
+  EXPECT_EQ(err.kind, InputKind::kError);
+  ASSERT_NE(err.error, nullptr);
+  EXPECT_EQ(err.error->code, StatusCode::kTaskFailed);
+  EXPECT_EQ(err.error->message, "boom");
+  EXPECT_EQ(err.error->task_name, "task");
+  EXPECT_EQ(err.error->rank, 3);
+
+  msg.clear();
+  EncodeInput(msg, 44, nullptr);
+  InputWire none;
+  ASSERT_TRUE(DecodeInput(ToBuffer(msg), &none).ok());
+  EXPECT_EQ(none.kind, InputKind::kNotPushed);
+  EXPECT_EQ(none.seq, 44u);
+}
+
+TEST(WireInputTest, MalformedInputsAreRejected) {
+  objects::ObjectValue v;
+  v.data = Buffer::Copy("abcdef", 6);
+  std::vector<uint8_t> msg;
+  EncodeInput(msg, 1, &v);
+  InputWire in;
+  for (size_t n = 0; n < msg.size(); ++n) {  // every truncation
+    std::vector<uint8_t> cut(msg.begin(), msg.begin() + static_cast<long>(n));
+    EXPECT_EQ(DecodeInput(ToBuffer(cut), &in).code(), StatusCode::kMalformed) << n;
+  }
+  std::vector<uint8_t> bad = msg;
+  bad[8] = 9;  // unknown kind
+  EXPECT_EQ(DecodeInput(ToBuffer(bad), &in).code(), StatusCode::kMalformed);
+  bad = msg;
+  bad[9] = static_cast<uint8_t>(internal::ArgTag::kStored);  // only values are pushed
+  EXPECT_EQ(DecodeInput(ToBuffer(bad), &in).code(), StatusCode::kMalformed);
+}
+
 }  // namespace
 }  // namespace rankflow::runtime
