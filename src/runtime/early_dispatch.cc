@@ -28,7 +28,7 @@ constexpr uint8_t kMaxEarlyChildren = 4;
 }  // namespace
 
 int Runtime::EarlyTarget(const PendingTask& task, bool* local) {
-  if (early_dispatch_ == RuntimeConfig::EarlyDispatch::kOff || !transport_ || task.num_refs == 0 ||
+  if (!early_possible_ || task.num_refs == 0 ||
       task.num_refs > PendingTask::kInlineDeps || !task.demand.empty() || task.affinity >= 0) {
     return -1;
   }

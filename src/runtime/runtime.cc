@@ -48,6 +48,10 @@ Runtime::Runtime(RuntimeDeps deps)
       early_dispatch_(deps.size > 1 ? deps.config.early_dispatch : RuntimeConfig::EarlyDispatch::kOff),
       dead_(deps.size, false) {
   fetch_resend_ms_.store(deps.config.fetch_resend_ms);
+  if (transport_ && early_dispatch_ == RuntimeConfig::EarlyDispatch::kOn) early_possible_ = true;
+  if (transport_ && early_dispatch_ == RuntimeConfig::EarlyDispatch::kOtherNodes) {
+    for (int r = 0; r < size_; ++r) early_possible_ = early_possible_ || !SameNode(r);
+  }
   InitObjectTransfer();
 }
 

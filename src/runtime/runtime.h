@@ -387,6 +387,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::atomic<uint64_t> spill_files_{0};
 
   const RuntimeConfig::EarlyDispatch early_dispatch_;
+  bool early_possible_ = false;  // some rank may get early tasks (set in the constructor)
   AwaitingTasks awaiting_;  // early tasks sent here
 
   std::mutex inflight_mu_;
