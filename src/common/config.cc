@@ -210,9 +210,11 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvLookup& env) {
   RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_SHM_LINKS", &config.shm_links));
   RANKFLOW_RETURN_IF_ERROR(
       ReadInt(env, "RANKFLOW_INLINE_TASK_US", 0, 10'000'000, &config.inline_task_us));
-  if (const char* v = Get(env, "RANKFLOW_EARLY_DISPATCH"); v != nullptr && std::string(v) != "auto") {
+  if (const char* v = Get(env, "RANKFLOW_EARLY_DISPATCH"); v != nullptr && Lower(Trim(v)) != "auto") {
     bool on = false;
-    RANKFLOW_RETURN_IF_ERROR(ReadBool(env, "RANKFLOW_EARLY_DISPATCH", &on));
+    if (!ReadBool(env, "RANKFLOW_EARLY_DISPATCH", &on).ok()) {
+      return BadValue("RANKFLOW_EARLY_DISPATCH", v, "expected auto, 0 or 1");
+    }
     config.early_dispatch = on ? RuntimeConfig::EarlyDispatch::kOn : RuntimeConfig::EarlyDispatch::kOff;
   }
   if (const char* dir = Get(env, "RANKFLOW_SPILL_DIR")) {

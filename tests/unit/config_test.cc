@@ -91,6 +91,21 @@ TEST(RuntimeConfigTest, LogLevelAliases) {
   }
 }
 
+TEST(RuntimeConfigTest, EarlyDispatchModes) {
+  using Mode = RuntimeConfig::EarlyDispatch;
+  for (const auto& [value, want] : std::map<std::string, Mode>{
+           {"auto", Mode::kOtherNodes}, {" Auto", Mode::kOtherNodes}, {"1", Mode::kOn}, {"on", Mode::kOn}, {"0", Mode::kOff},
+           {"false", Mode::kOff}}) {
+    Env env = {{"RANKFLOW_EARLY_DISPATCH", value}};
+    Result<RuntimeConfig> config = ParseRuntimeConfig(FakeEnv(env));
+    ASSERT_TRUE(config.ok()) << value << ": " << config.status().ToString();
+    EXPECT_EQ(config->early_dispatch, want) << value;
+  }
+  Env none;
+  EXPECT_EQ(ParseRuntimeConfig(FakeEnv(none))->early_dispatch, Mode::kOtherNodes);
+  ExpectRejected("RANKFLOW_EARLY_DISPATCH", "sometimes");
+}
+
 TEST(RuntimeConfigTest, BooleanSpellings) {
   for (const char* yes : {"1", "true", "TRUE", "yes", "on"}) {
     Env env = {{"RANKFLOW_KEEP_MPI", yes}, {"RANKFLOW_PIN_THREADS", yes}};
