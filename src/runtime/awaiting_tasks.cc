@@ -55,15 +55,14 @@ Status AwaitingTasks::Add(int owner, uint64_t seq, Buffer message, size_t args_o
     if (task->filled[i]) continue;
     auto it = entries_.find(task->keys[i]);
     if (it != entries_.end() && it->second.done) {
-      const Input value = it->second.value;  // (Fill may evict nothing, but copy anyway)
-      Fill(task, task->keys[i], value, out);
+      Fill(task, task->keys[i], it->second.value, out);  // (Fill leaves the map alone)
     } else if (local[i] && (it == entries_.end() || !it->second.tracked)) {
       Bounce(task, out);  // finished here and forgotten: the owner has it
     } else {
       entries_[task->keys[i]].waiters.push_back(task);
     }
   }
-  if (!task->over && task->missing == 0) Fill(task, 0, Input{}, out);  // (no awaited argument)
+  if (!task->over && task->missing == 0) Done(task, out);  // (no awaited argument)
   return Status::Ok();
 }
 
@@ -167,7 +166,10 @@ void AwaitingTasks::Fill(const std::shared_ptr<Task>& task, uint64_t key, const 
     task->filled[i] = true;
     --task->missing;
   }
-  if (task->missing != 0) return;
+  if (task->missing == 0) Done(task, out);
+}
+
+void AwaitingTasks::Done(const std::shared_ptr<Task>& task, Outcome* out) {
   task->over = true;
   --waiting_;
   Ready r;

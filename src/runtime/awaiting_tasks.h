@@ -92,6 +92,7 @@ class AwaitingTasks {
 
   static uint64_t Key(int owner, uint64_t seq);
   void Fill(const std::shared_ptr<Task>& task, uint64_t key, const Input& value, Outcome* out);
+  void Done(const std::shared_ptr<Task>& task, Outcome* out);  // every input in: ready or failed
   void Bounce(const std::shared_ptr<Task>& task, Outcome* out);
   static Buffer Rebuild(const Task& task);
 
