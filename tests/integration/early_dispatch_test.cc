@@ -8,6 +8,7 @@
 #include "runtime/testing_hooks.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -99,6 +100,26 @@ TEST(EarlyDispatch, StencilMatchesSerialComputation) {
     for (int x = 0; x < width; ++x) EXPECT_DOUBLE_EQ(*rankflow::Get(refs[x]), want[x]) << "column " << x;
     // Columns computed on other ranks are chains of tasks sent ahead.
     if (rankflow::Size() > 1) EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+  }
+}
+
+TEST(EarlyDispatch, ByDefaultOnlyTowardsOtherNodes) {
+  const char* mode = std::getenv("RANKFLOW_EARLY_DISPATCH");
+  if (mode != nullptr && std::string(mode) != "auto") GTEST_SKIP() << "RANKFLOW_EARLY_DISPATCH=" << mode;
+  bool other_node = false;
+  for (int r = 0; r < rankflow::Size(); ++r) {
+    other_node = other_node || rankflow::testing::NodeOfRank(r) != rankflow::testing::NodeOfRank(0);
+  }
+  const int width = 2 * rankflow::Size();
+  const uint64_t early_before = rankflow::testing::TasksSentEarly();
+  auto refs = Stencil(width, 50, [&](const auto& l, const auto& c, const auto& r, int t) {
+    return rankflow::Task(Cell).Remote(l, c, r, t);
+  });
+  EXPECT_DOUBLE_EQ(*rankflow::Get(refs[width - 1]), Serial(width, 50)[width - 1]);
+  if (other_node) {
+    EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+  } else {
+    EXPECT_EQ(rankflow::testing::TasksSentEarly(), early_before);
   }
 }
 
