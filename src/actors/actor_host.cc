@@ -175,20 +175,22 @@ void ActorHost::Enqueue(const std::shared_ptr<Instance>& inst, Call&& call) {
 
 bool ActorHost::TryKeep(const std::shared_ptr<Instance>& inst) {
   if (!keep_ || !inst->create.inline_calls || inst->create.max_concurrency != 1) return false;
-  auto kept = std::make_shared<Kept>();
+  Call call;
   {
     std::lock_guard<std::mutex> lock(inst->mu);
     if (inst->state != Instance::State::kAlive || inst->executing || inst->kept ||
         inst->mailbox.size() != 1) {
-      return false;
+      return false;  // (the common refusal costs no allocation)
     }
-    kept->host = this;
-    kept->inst = inst;
-    kept->call = std::move(inst->mailbox.front());
-    kept->ran = false;
+    call = std::move(inst->mailbox.front());
     inst->mailbox.pop_front();
     inst->kept = true;
   }
+  auto kept = std::make_shared<Kept>();
+  kept->host = this;
+  kept->inst = inst;
+  kept->call = std::move(call);
+  kept->ran = false;
   const FunctionEntry* m = FindFunction(kept->call.wire.method);
   std::function<void()> run = [kept] { kept->Run(); };
   if (m != nullptr && m->kind == FunctionEntry::Kind::kMethod && keep_(*m, run)) return true;

@@ -2,6 +2,7 @@
 // referenced values, or — for a target on this node — the value's location
 // in the node store, which the executor views without a copy.
 #include <cstring>
+#include <utility>
 
 #include "common/bytes.h"
 #include "objects/ref_handle.h"
@@ -47,13 +48,19 @@ Status AppendArgs(std::span<const uint8_t> in, size_t num_refs, std::vector<uint
   return Status::Ok();
 }
 
-// A value copied into the message (kResolved): its references are not the
-// message's to adopt.
-void AppendResolved(const Buffer& data, std::vector<uint8_t>& out) {
-  size_t at;
-  internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
-  out.insert(out.end(), data.data(), data.data() + data.size());
-  internal::PatchArgLength(out, at);
+// Returns read(values) run under one lock of the object table, `values[i]`
+// being the value of `seqs[i]`, or null while it is not ready. (`seqs`: a
+// thread-local list each caller fills, so that no call allocates.)
+template <typename F>
+bool ReadDependencies(objects::ObjectTable& table, const std::vector<uint64_t>& seqs, F&& read) {
+  thread_local std::vector<const objects::ObjectValue*> found;
+  found.resize(seqs.size());
+  return table.ReadLocked(seqs.data(), seqs.size(), found.data(), std::forward<F>(read));
+}
+
+// A ready value small enough to copy into a message under the table's lock.
+bool CopiesUnderLock(const objects::ObjectValue& v) {
+  return !v.error && !v.spilled && v.data.size() <= kCopyUnderLockBytes;
 }
 }  // namespace
 
@@ -68,10 +75,7 @@ bool Runtime::EncodeEarlyArgs(const PendingTask& task, const bool* local, std::v
   thread_local std::vector<uint64_t> seqs;
   seqs.clear();
   for (const auto& ref : refs) seqs.push_back(ref->id().seq);
-  thread_local std::vector<const objects::ObjectValue*> found;
-  found.resize(refs.size());
-  return objects_->ReadLocked(seqs.data(), seqs.size(), found.data(),
-                              [&](const objects::ObjectValue* const* values) {
+  return ReadDependencies(*objects_, seqs, [&](const objects::ObjectValue* const* values) {
     return AppendArgs(task.args(), refs.size(), out, [&](uint32_t i) -> Status {
              const objects::ObjectValue* v = values[i];
              if (v == nullptr) {  // awaited: [seq][local]
@@ -84,10 +88,10 @@ bool Runtime::EncodeEarlyArgs(const PendingTask& task, const bool* local, std::v
                awaited[i] = true;
                return Status::Ok();
              }
-             if (v->error || v->spilled || v->data.size() > kCopyUnderLockBytes) {
+             if (!CopiesUnderLock(*v)) {
                return {StatusCode::kInternal, "not a small value"};  // the ordinary path handles it
              }
-             AppendResolved(v->data, out);
+             AppendResolvedArgument(out, v->data);
              return Status::Ok();
            }).ok();
   });
@@ -104,20 +108,17 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
   // The common case: every dependency a small value in memory, copied into
   // the message under one lock of the object table, with no copy of the
   // values' handles.
-  thread_local std::vector<const objects::ObjectValue*> found;
-  found.resize(refs.size());
   const size_t start = out.size();
-  const bool done = objects_->ReadLocked(seqs.data(), seqs.size(), found.data(),
-                                         [&](const objects::ObjectValue* const* values) {
+  const bool done = ReadDependencies(*objects_, seqs, [&](const objects::ObjectValue* const* values) {
     for (size_t i = 0; i < refs.size(); ++i) {
       const objects::ObjectValue* v = values[i];
-      if (v == nullptr || v->error || v->spilled || v->data.size() > kCopyUnderLockBytes ||
+      if (v == nullptr || !CopiesUnderLock(*v) ||
           (by_location && store_ && v->data.size() >= inline_bytes_)) {
         return false;
       }
     }
     return AppendArgs(in, refs.size(), out, [&](uint32_t i) {
-             AppendResolved(values[i]->data, out);
+             AppendResolvedArgument(out, values[i]->data);
              return Status::Ok();
            }).ok();
   });
@@ -153,7 +154,7 @@ Status Runtime::ResolveArgs(std::span<const uint8_t> in,
       internal::PatchArgLength(out, at);
       keep->push_back(v.data);  // the owner holds the block until the task ends
     } else {
-      AppendResolved(v.data, out);
+      AppendResolvedArgument(out, v.data);
     }
     return Status::Ok();
   });

@@ -83,10 +83,7 @@ void AwaitingTasks::Finished(int owner, uint64_t seq, const objects::ObjectValue
   if (value.error) {
     in.error = value.error;
   } else {
-    size_t at;
-    internal::AppendArgHeader(in.argument, internal::ArgTag::kResolved, 0, &at);
-    in.argument.insert(in.argument.end(), value.data.data(), value.data.data() + value.data.size());
-    internal::PatchArgLength(in.argument, at);
+    AppendResolvedArgument(in.argument, value.data);
   }
   if (keep) {
     it->second.done = true;

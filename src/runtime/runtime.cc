@@ -199,11 +199,10 @@ void Runtime::OnMessage(transport::Incoming&& in) {
     case kTaskSubmit: {
       Buffer task = in.data.Persist();
       TaskWire wire;
-      if (!DecodeTask(task, &wire).ok()) {
-        executors_->Push(scheduler::Work{in.source, std::move(task)});  // RunTask reports it
-      } else if ((wire.flags & kTaskEarly) != 0) {
+      const bool decoded = DecodeTask(task, &wire).ok();  // (if not, RunTask reports it)
+      if (decoded && (wire.flags & kTaskEarly) != 0) {
         OnEarlyTask(in.source, task, wire);
-      } else if (!TakeInline(in.source, task, wire)) {
+      } else if (!decoded || !TakeInline(in.source, task, wire)) {
         executors_->Push(scheduler::Work{in.source, std::move(task)});
       }
       break;

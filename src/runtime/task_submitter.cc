@@ -27,10 +27,13 @@ void Runtime::DependencyReady(objects::ReadyHook* hook) {
 void Runtime::Resolved(PendingTask* task) {
   if (task->unresolved.fetch_sub(1) != 1) return;
   std::shared_ptr<PendingTask> self = std::move(task->self);
+  if (task->early_target < 0) {
+    task->runtime->Dispatch(std::move(self));
+    return;
+  }
   // An early task is dispatched again only if it came back (OnBounce
   // dispatches it if that came first); the flag makes it once.
-  if (task->early_target >= 0 && !task->bounced.load()) return;
-  if (!task->dispatched.exchange(true)) task->runtime->Dispatch(std::move(self));
+  if (task->bounced.load() && !task->dispatched.exchange(true)) task->runtime->Dispatch(std::move(self));
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {

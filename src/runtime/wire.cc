@@ -177,9 +177,7 @@ void EncodeInput(std::vector<uint8_t>& out, uint64_t seq, const objects::ObjectV
     PutError(w, *value->error);
   } else {
     w.Put<uint8_t>(static_cast<uint8_t>(InputKind::kArgument));
-    w.Put<uint8_t>(static_cast<uint8_t>(internal::ArgTag::kResolved));
-    w.Put<uint32_t>(static_cast<uint32_t>(value->data.size()));
-    w.PutBytes(value->data.data(), value->data.size());
+    AppendResolvedArgument(out, value->data);
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "objects/object_table.h"
+#include "rankflow/internal/core.h"
 #include "rankflow/buffer.h"
 #include "store/node_store.h"
 
@@ -45,6 +46,15 @@ constexpr uint8_t kTaskEarly = 1;
 /// tracked on that rank, 0: the owner pushes it].
 constexpr uint8_t kArgAwait = 5;
 constexpr uint32_t kArgAwaitBytes = 9;
+
+/// Appends a value copied into a message as an argument (kResolved): its
+/// references are not the message's to adopt. (Inline: three per stencil task.)
+inline void AppendResolvedArgument(std::vector<uint8_t>& out, const Buffer& value) {
+  size_t at;
+  internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
+  out.insert(out.end(), value.data(), value.data() + value.size());
+  internal::PatchArgLength(out, at);
+}
 
 /// kTaskInput: [u64 seq][u8 kind] and, by kind, the encoded argument, the
 /// error, or nothing (the value is not pushed: its waiters bounce).
