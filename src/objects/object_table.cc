@@ -14,19 +14,18 @@ int64_t NowMicros() {
 uint64_t ObjectTable::CreatePending() {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t seq = next_seq_++;
-  entries_.try_emplace(seq);
+  entries_.emplace(seq);
   return seq;
 }
 
 uint64_t ObjectTable::CreateReady(Buffer data, std::shared_ptr<const ContainedRefs> contained) {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t seq = next_seq_++;
-  Entry e;
+  Entry& e = entries_.emplace(seq);
   e.done = true;
   e.last_read = ++tick_;
   e.value.data = std::move(data);
   e.value.contained = std::move(contained);
-  entries_.emplace(seq, std::move(e));
   return seq;
 }
 
@@ -58,16 +57,16 @@ void ObjectTable::Complete(uint64_t seq, ObjectValue value) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(seq);
-    if (it == entries_.end() || it->second.done) return;
-    it->second.done = true;
-    it->second.last_read = ++tick_;
-    it->second.value = std::move(value);
-    callbacks.swap(it->second.callbacks);
-    hooks = it->second.hooks;
-    it->second.hooks = nullptr;
-    if (!callbacks.empty()) copy = it->second.value;
-    wake = it->second.waiters > 0 || multi_waiters_ > 0;
+    Entry* e = entries_.find(seq);
+    if (e == nullptr || e->done) return;
+    e->done = true;
+    e->last_read = ++tick_;
+    e->value = std::move(value);
+    callbacks.swap(e->callbacks);
+    hooks = e->hooks;
+    e->hooks = nullptr;
+    if (!callbacks.empty()) copy = e->value;
+    wake = e->waiters > 0 || multi_waiters_ > 0;
   }
   if (wake) cv_.notify_all();
   RunHooks(hooks);
@@ -90,9 +89,9 @@ SpillFile::~SpillFile() {
 
 bool ObjectTable::AddRef(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(seq);
-  if (it == entries_.end()) return false;
-  ++it->second.refs;
+  Entry* e = entries_.find(seq);
+  if (e == nullptr) return false;
+  ++e->refs;
   return true;
 }
 
@@ -100,15 +99,14 @@ bool ObjectTable::ReplaceValue(uint64_t seq, const uint8_t* expected_data,
                                const void* expected_spill, ObjectValue replacement) {
   ObjectValue old;  // destroyed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(seq);
-  if (it == entries_.end() || !it->second.done || it->second.value.error ||
-      it->second.value.data.data() != expected_data ||
-      it->second.value.spilled.get() != expected_spill) {
+  Entry* e = entries_.find(seq);
+  if (e == nullptr || !e->done || e->value.error || e->value.data.data() != expected_data ||
+      e->value.spilled.get() != expected_spill) {
     return false;
   }
-  old = std::move(it->second.value);
+  old = std::move(e->value);
   if (!replacement.contained) replacement.contained = old.contained;  // still inside
-  it->second.value = std::move(replacement);
+  e->value = std::move(replacement);
   return true;
 }
 
@@ -116,11 +114,11 @@ std::vector<std::pair<uint64_t, ObjectValue>> ObjectTable::ReadyByAge() const {
   std::vector<std::pair<uint64_t, std::pair<uint64_t, ObjectValue>>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [seq, e] : entries_) {
+    entries_.for_each([&](uint64_t seq, const Entry& e) {
       if (e.done && !e.value.error && !e.value.data.empty()) {
         all.push_back({e.last_read, {seq, e.value}});
       }
-    }
+    });
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::pair<uint64_t, ObjectValue>> out;
@@ -133,11 +131,11 @@ bool ObjectTable::Release(uint64_t seq) {
   Entry dead;  // destroyed outside the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(seq);
-    if (it == entries_.end()) return false;
-    if (--it->second.refs > 0) return false;
-    dead = std::move(it->second);
-    entries_.erase(it);
+    Entry* e = entries_.find(seq);
+    if (e == nullptr) return false;
+    if (--e->refs > 0) return false;
+    dead = std::move(*e);
+    entries_.erase(seq);
   }
   return true;
 }
@@ -150,12 +148,12 @@ ObjectTable::BorrowTokens& ObjectTable::Tokens(Entry& e) {
 bool ObjectTable::AddBorrow(uint64_t seq, uint64_t token) {
   if (token == 0) return AddRef(seq);
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(seq);
-  if (it == entries_.end()) return false;
-  BorrowTokens& b = Tokens(it->second);
+  Entry* e = entries_.find(seq);
+  if (e == nullptr) return false;
+  BorrowTokens& b = Tokens(*e);
   if (b.released_early.erase(token) == 0) {  // not released yet: count it
     b.counted.insert(token);
-    ++it->second.refs;
+    ++e->refs;
   }
   return true;
 }
@@ -164,9 +162,9 @@ bool ObjectTable::ReleaseBorrow(uint64_t seq, uint64_t token) {
   if (token == 0) return Release(seq);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(seq);
-    if (it == entries_.end()) return false;
-    BorrowTokens& b = Tokens(it->second);
+    Entry* e = entries_.find(seq);
+    if (e == nullptr) return false;
+    BorrowTokens& b = Tokens(*e);
     if (b.counted.erase(token) == 0) {  // its announcement is still on the way
       b.released_early.insert(token);
       return false;
@@ -179,19 +177,19 @@ void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
   ObjectValue value;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(seq);
-    if (it == entries_.end()) {
+    Entry* e = entries_.find(seq);
+    if (e == nullptr) {
       auto err = std::make_shared<ObjectError>();
       err->code = StatusCode::kNotFound;
       err->message = "object was freed";
       value.error = err;
-    } else if (!it->second.done) {
-      auto& cbs = it->second.callbacks;
+    } else if (!e->done) {
+      auto& cbs = e->callbacks;
       if (cbs.empty()) cbs.reserve(4);  // a few dependents is the common case: one allocation
       cbs.push_back(std::move(cb));
       return;
     } else {
-      value = it->second.value;
+      value = e->value;
     }
   }
   cb(value);
@@ -202,8 +200,8 @@ void ObjectTable::OnReadyAll(ReadyHook* hooks, size_t n) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < n; ++i) {
-      auto it = entries_.find(hooks[i].seq);
-      ReadyHook*& list = (it == entries_.end() || it->second.done) ? now : it->second.hooks;
+      Entry* e = entries_.find(hooks[i].seq);
+      ReadyHook*& list = (e == nullptr || e->done) ? now : e->hooks;
       hooks[i].next = list;
       list = &hooks[i];
     }
@@ -213,20 +211,20 @@ void ObjectTable::OnReadyAll(ReadyHook* hooks, size_t n) {
 
 bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(seq);
-  if (it == entries_.end() || !it->second.done) return false;
-  it->second.last_read = ++tick_;
-  *out = it->second.value;
+  Entry* e = entries_.find(seq);
+  if (e == nullptr || !e->done) return false;
+  e->last_read = ++tick_;
+  *out = e->value;
   return true;
 }
 
 size_t ObjectTable::TryGetAll(const uint64_t* seqs, size_t n, ObjectValue* out) {
   std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < n; ++i) {
-    auto it = entries_.find(seqs[i]);
-    if (it == entries_.end() || !it->second.done) return i;
-    it->second.last_read = ++tick_;
-    out[i] = it->second.value;
+    Entry* e = entries_.find(seqs[i]);
+    if (e == nullptr || !e->done) return i;
+    e->last_read = ++tick_;
+    out[i] = e->value;
   }
   return n;
 }
@@ -234,25 +232,24 @@ size_t ObjectTable::TryGetAll(const uint64_t* seqs, size_t n, ObjectValue* out) 
 Result<ObjectValue> ObjectTable::Wait(uint64_t seq, int64_t deadline_us) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    auto it = entries_.find(seq);
-    if (it == entries_.end()) return Status(StatusCode::kNotFound, "object was freed");
-    if (it->second.done) {
-      it->second.last_read = ++tick_;
-      return it->second.value;
+    Entry* e = entries_.find(seq);
+    if (e == nullptr) return Status(StatusCode::kNotFound, "object was freed");
+    if (e->done) {
+      e->last_read = ++tick_;
+      return e->value;
     }
     int64_t left = 0;
     if (deadline_us >= 0 && (left = deadline_us - NowMicros()) <= 0) {
       return Status(StatusCode::kTimeout, "object not ready before the timeout");
     }
-    ++it->second.waiters;
+    ++e->waiters;
     if (deadline_us < 0) {
       cv_.wait(lock);
     } else {
       cv_.wait_for(lock, std::chrono::microseconds(left));
     }
     // (Freed meanwhile: the next round reports it.)
-    auto again = entries_.find(seq);
-    if (again != entries_.end()) --again->second.waiters;
+    if (Entry* again = entries_.find(seq)) --again->waiters;
   }
 }
 
@@ -264,8 +261,8 @@ std::vector<bool> ObjectTable::WaitSome(const std::vector<uint64_t>& seqs, int n
     int count = 0;
     for (size_t i = 0; i < seqs.size(); ++i) {
       if (!ready[i]) {
-        auto it = entries_.find(seqs[i]);
-        ready[i] = it == entries_.end() || it->second.done;
+        const Entry* e = entries_.find(seqs[i]);
+        ready[i] = e == nullptr || e->done;
       }
       count += ready[i] ? 1 : 0;
     }

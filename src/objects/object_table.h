@@ -14,11 +14,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "common/node_pool.h"
+#include "common/seq_map.h"
 #include "common/status.h"
 #include "rankflow/buffer.h"
 #include "rankflow/internal/core.h"
@@ -141,13 +140,13 @@ class ObjectTable : public RefSink {
   bool ReadLocked(const uint64_t* seqs, size_t n, const ObjectValue** values, F&& read) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < n; ++i) {
-      auto it = entries_.find(seqs[i]);
-      if (it == entries_.end() || !it->second.done) {
+      Entry* e = entries_.find(seqs[i]);
+      if (e == nullptr || !e->done) {
         values[i] = nullptr;
         continue;
       }
-      it->second.last_read = ++tick_;
-      values[i] = &it->second.value;
+      e->last_read = ++tick_;
+      values[i] = &e->value;
     }
     return read(static_cast<const ObjectValue* const*>(values));
   }
@@ -181,12 +180,9 @@ class ObjectTable : public RefSink {
   // a driver waiting for one result is not woken by every other one.
   int multi_waiters_ = 0;
   uint64_t next_seq_ = 1;
-  // Entries come and go at the task rate: their nodes are recycled (under mu_).
-  NodePool pool_;
-  std::unordered_map<uint64_t, Entry, std::hash<uint64_t>, std::equal_to<uint64_t>,
-                     PoolAllocator<std::pair<const uint64_t, Entry>>>
-      entries_{16, std::hash<uint64_t>(), std::equal_to<uint64_t>(),
-               PoolAllocator<std::pair<const uint64_t, Entry>>(&pool_)};
+  // Entries come and go at the task rate, numbered in order: indexed by
+  // number, their records recycled (under mu_).
+  SeqMap<Entry> entries_;
 };
 
 int64_t NowMicros();

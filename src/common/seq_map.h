@@ -1,0 +1,136 @@
+// common/seq_map.h — a map from sequence numbers to records, for keys that
+// are handed out in increasing order (an owner's object numbers).
+//
+// Open addressing with linear probing over a power-of-two array of
+// {key, record*}; a key's home slot is `key & mask`, so consecutive keys sit
+// in consecutive slots and a lookup is one mask, one slot and one record,
+// with no hashing, no modulo and no chain of nodes. Robin Hood placement
+// keeps searches and erases short even inside a long run of live keys.
+// Records have stable addresses (allocated from a NodePool, recycled) while
+// they are in the map. Erasing shifts the run back (no tombstones). Not
+// thread-safe: its user's lock guards it. Key 0 is reserved (empty slot).
+#pragma once
+
+#include <cstdint>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "common/node_pool.h"
+
+namespace rankflow {
+
+template <typename T>
+class SeqMap {
+ public:
+  SeqMap() : slots_(kInitialSlots) {}
+  SeqMap(const SeqMap&) = delete;
+  SeqMap& operator=(const SeqMap&) = delete;
+  ~SeqMap() {
+    for (Slot& s : slots_) {
+      if (s.key != 0) Destroy(s.value);
+    }
+  }
+
+  /// The record of `key`, or null.
+  T* find(uint64_t key) const {
+    const size_t i = Index(key);
+    return i == kNone ? nullptr : slots_[i].value;
+  }
+
+  /// Inserts a default record under `key` (not 0, not present) and returns it.
+  T& emplace(uint64_t key) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    T* value = new (pool_.Allocate(sizeof(T))) T();
+    Place(key, value);
+    ++size_;
+    return *value;
+  }
+
+  /// Removes `key` and destroys its record; false if it was not there.
+  bool erase(uint64_t key) {
+    size_t i = Index(key);
+    if (i == kNone) return false;
+    Destroy(slots_[i].value);
+    --size_;
+    // Backward shift: pull the rest of the run back by one slot, up to an
+    // empty slot or an entry already in its home slot.
+    for (size_t j = (i + 1) & mask(); slots_[j].key != 0 && Distance(j) != 0;
+         j = (j + 1) & mask()) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot{};
+    return true;
+  }
+
+  size_t size() const { return size_; }
+
+  /// Calls `f(key, record)` for every entry, in no particular order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.key != 0) f(s.key, static_cast<const T&>(*s.value));
+    }
+  }
+
+ private:
+  static constexpr size_t kInitialSlots = 64;
+  static constexpr size_t kNone = ~size_t{0};
+  struct Slot {
+    uint64_t key = 0;
+    T* value = nullptr;
+  };
+
+  size_t mask() const { return slots_.size() - 1; }
+
+  // How far the entry in slot `i` sits from its home slot.
+  size_t Distance(size_t i) const { return (i - (slots_[i].key & mask())) & mask(); }
+
+  // The slot of `key`, or kNone. Robin Hood order: along a run, entries sit
+  // no nearer their home than the ones before them, so a search stops at the
+  // first entry nearer its home than the key would be.
+  size_t Index(uint64_t key) const {
+    for (size_t i = key & mask(), d = 0;; i = (i + 1) & mask(), ++d) {
+      const uint64_t k = slots_[i].key;
+      if (k == key) return i;
+      if (k == 0 || Distance(i) < d) return kNone;
+    }
+  }
+
+  // Robin Hood insertion: an entry nearer its home than the one being placed
+  // gives up its slot and is placed further on.
+  void Place(uint64_t key, T* value) {
+    Slot cur{key, value};
+    for (size_t i = key & mask(), d = 0;; i = (i + 1) & mask(), ++d) {
+      if (slots_[i].key == 0) {
+        slots_[i] = cur;
+        return;
+      }
+      const size_t sd = Distance(i);
+      if (sd < d) {
+        std::swap(slots_[i], cur);
+        d = sd;
+      }
+    }
+  }
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const Slot& s : old) {
+      if (s.key != 0) Place(s.key, s.value);
+    }
+  }
+
+  void Destroy(T* value) {
+    value->~T();
+    pool_.Free(value, sizeof(T));
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  NodePool pool_;
+};
+
+}  // namespace rankflow
