@@ -47,6 +47,12 @@ class SeqMap {
     return *value;
   }
 
+  /// The record of `key`, inserted (default) if it was not there.
+  T& operator[](uint64_t key) {
+    T* found = find(key);
+    return found != nullptr ? *found : emplace(key);
+  }
+
   /// Removes `key` and destroys its record; false if it was not there.
   bool erase(uint64_t key) {
     size_t i = Index(key);
@@ -91,6 +97,7 @@ class SeqMap {
   // no nearer their home than the ones before them, so a search stops at the
   // first entry nearer its home than the key would be.
   size_t Index(uint64_t key) const {
+    if (key == 0) return kNone;  // (an empty slot's mark, never a key)
     for (size_t i = key & mask(), d = 0;; i = (i + 1) & mask(), ++d) {
       const uint64_t k = slots_[i].key;
       if (k == key) return i;

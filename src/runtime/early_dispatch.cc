@@ -36,10 +36,10 @@ int Runtime::EarlyTarget(const PendingTask& task, bool* local) {
   int ranks[PendingTask::kInlineDeps];
   std::lock_guard<std::mutex> lock(inflight_mu_);
   for (size_t i = 0; i < refs.size(); ++i) {
-    auto it = inflight_.find(refs[i]->id().seq);
-    const bool sent = it != inflight_.end() && it->second.placed;
-    ranks[i] = sent ? it->second.rank : rank_;  // (ready, waiting or running here: this rank)
-    local[i] = sent && it->second.early;
+    const InFlight* f = inflight_.find(refs[i]->id().seq);
+    const bool sent = f != nullptr && f->placed;
+    ranks[i] = sent ? f->rank : rank_;  // (ready, waiting or running here: this rank)
+    local[i] = sent && f->early;
   }
   int best = -1;
   int best_votes = 0;
@@ -57,7 +57,7 @@ int Runtime::EarlyTarget(const PendingTask& task, bool* local) {
   if (early_dispatch_ == RuntimeConfig::EarlyDispatch::kOtherNodes && SameNode(best)) return -1;
   for (size_t i = 0; i < refs.size(); ++i) {
     if (ranks[i] != best) continue;
-    InFlight& producer = inflight_.find(refs[i]->id().seq)->second;
+    InFlight& producer = *inflight_.find(refs[i]->id().seq);
     if (producer.early_children >= kMaxEarlyChildren) return -1;
     ++producer.early_children;
     break;
@@ -122,11 +122,10 @@ void Runtime::OnBounce(int source, const Buffer& msg) {
   std::shared_ptr<const void> keep;
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    auto it = inflight_.find(seq);
-    if (r.ok() && r.remaining() == 0 && it != inflight_.end() && it->second.rank == source &&
-        it->second.early) {
-      keep = std::move(it->second.keep);
-      inflight_.erase(it);
+    InFlight* f = inflight_.find(seq);
+    if (r.ok() && r.remaining() == 0 && f != nullptr && f->rank == source && f->early) {
+      keep = std::move(f->keep);
+      inflight_.erase(seq);
     }
   }
   if (keep == nullptr) {

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "common/config.h"
-#include "common/node_pool.h"
+#include "common/seq_map.h"
 #include "common/status.h"
 #include "actors/actor_host.h"
 #include "control.pb.h"
@@ -391,11 +391,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   AwaitingTasks awaiting_;  // early tasks sent here
 
   std::mutex inflight_mu_;
-  NodePool inflight_pool_;  // one node per remote task: recycled (under inflight_mu_)
-  std::unordered_map<uint64_t, InFlight, std::hash<uint64_t>, std::equal_to<uint64_t>,
-                     PoolAllocator<std::pair<const uint64_t, InFlight>>>
-      inflight_{16, std::hash<uint64_t>(), std::equal_to<uint64_t>(),
-                PoolAllocator<std::pair<const uint64_t, InFlight>>(&inflight_pool_)};  // remote tasks by result seq
+  SeqMap<InFlight> inflight_;  // remote tasks by result seq (records recycled)
 
   std::mutex state_mu_;
   std::condition_variable state_cv_;

@@ -215,14 +215,14 @@ void Runtime::OnResult(int source, const Buffer& msg) {
   }
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    auto it = inflight_.find(seq);
-    if (it == inflight_.end() || it->second.rank != source) {
+    const InFlight* f = inflight_.find(seq);
+    if (f == nullptr || f->rank != source) {
       counters_.messages_malformed.fetch_add(1);
       RF_WARN("dropped an unexpected result for object {} from rank {}", seq, source);
       return;
     }
-    placed = it->second.placed;
-    inflight_.erase(it);
+    placed = f->placed;
+    inflight_.erase(seq);
   }
   if (placed) placement_.OnFinished(source);
   objects_->Complete(seq, std::move(value));
@@ -232,14 +232,10 @@ void Runtime::FailTasksOn(int rank) {
   std::vector<std::pair<uint64_t, bool>> lost;
   {
     std::lock_guard<std::mutex> lock(inflight_mu_);
-    for (auto it = inflight_.begin(); it != inflight_.end();) {
-      if (it->second.rank == rank) {
-        lost.push_back({it->first, it->second.placed});
-        it = inflight_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    inflight_.for_each([&](uint64_t seq, const InFlight& f) {
+      if (f.rank == rank) lost.push_back({seq, f.placed});
+    });
+    for (const auto& l : lost) inflight_.erase(l.first);
   }
   for (auto [seq, placed] : lost) {
     if (placed) placement_.OnFinished(rank);

@@ -32,6 +32,20 @@ TEST(SeqMapTest, FindsWhatWasInsertedAndNothingElse) {
   EXPECT_EQ(m.size(), 1u);
 }
 
+TEST(SeqMapTest, KeyZeroIsNeverFound) {
+  // (0 marks an empty slot; a malformed message may still ask for it.)
+  SeqMap<Record> m;
+  EXPECT_EQ(m.find(0), nullptr);
+  EXPECT_FALSE(m.erase(0));
+  m.emplace(64).text = "x";  // home slot 0
+  EXPECT_EQ(m.find(0), nullptr);
+  EXPECT_FALSE(m.erase(0));
+  EXPECT_EQ(m[64].text, "x");  // found, not inserted
+  m[65].text = "y";
+  EXPECT_EQ(m.find(65)->text, "y");
+  EXPECT_EQ(m.size(), 2u);
+}
+
 TEST(SeqMapTest, RecordsKeepTheirAddressWhileTheIndexGrows) {
   SeqMap<Record> m;
   Record* first = &m.emplace(1);
