@@ -171,7 +171,7 @@ run_perf_sbatch() {
   timeout "$RANKFLOW_SLURM_JOB_TIMEOUT_PERF" sbatch --wait --parsable --chdir="$ROOT" --output="$f" \
     -N 2 --ntasks-per-node=2 --time=10 --export=ALL,RANKFLOW_BUILD_DIR="$BUILD",RANKFLOW_WAIT_SPIN_US=0 \
     "$ROOT/slurm/perf.sbatch" --quick --only baselines,tasks,objects,metg --object-tls tcp,self \
-    --ranks 2 --out "$json" >"$log" 2>&1
+    --ranks 2 --metg-rounds 2 --out "$json" >"$log" 2>&1
   rc=$?
   if [ "$rc" -ne 0 ]; then
     local jobid
@@ -197,6 +197,10 @@ for name, base in want.items():
         problems.append(f"no positive figure '{name}'")
     elif base and (r["baseline_name"] != base or not r["baseline"] or not r["ratio"]):
         problems.append(f"'{name}' lacks its baseline '{base}' (got {r['baseline_name']})")
+for name in ("metg mpi", "metg rankflow tasks"):  # the median of two rounds, both kept
+    r = rows.get(name) or {}
+    if len(r.get("rounds") or []) != 2:
+        problems.append(f"'{name}' does not list its 2 rounds (got {r.get('rounds')})")
 print("; ".join(problems))
 sys.exit(1 if problems else 0)
 PY
