@@ -2,10 +2,13 @@
 // are handed out in increasing order (an owner's object numbers).
 //
 // Open addressing with linear probing over a power-of-two array of
-// {key, record*}; a key's home slot is `key & mask`, so consecutive keys sit
-// in consecutive slots and a lookup is one mask, one slot and one record,
-// with no hashing, no modulo and no chain of nodes. Robin Hood placement
-// keeps searches and erases short even inside a long run of live keys.
+// {key, record*}; a key's home slot is the top bits of key × 2^64/φ
+// (Fibonacci hashing: one multiply, no modulo), which spreads consecutive
+// numbers and regular strides of them evenly. (The bare low bits would put
+// every 8th number, say, on every 8th slot: a program keeping every 8th
+// result alive would pile them into runs thousands of slots long.) Robin
+// Hood placement keeps searches and erases short; a lookup is one slot and
+// one record, with no chain of nodes.
 // Records have stable addresses (allocated from a NodePool, recycled) while
 // they are in the map. Erasing shifts the run back (no tombstones). Not
 // thread-safe: its user's lock guards it. Key 0 is reserved (empty slot).
@@ -23,7 +26,7 @@ namespace rankflow {
 template <typename T>
 class SeqMap {
  public:
-  SeqMap() : slots_(kInitialSlots) {}
+  SeqMap() : slots_(kInitialSlots), shift_(64 - kInitialBits) {}
   SeqMap(const SeqMap&) = delete;
   SeqMap& operator=(const SeqMap&) = delete;
   ~SeqMap() {
@@ -72,6 +75,15 @@ class SeqMap {
 
   size_t size() const { return size_; }
 
+  /// The farthest any entry sits from its home slot (a search's worst case).
+  size_t max_distance() const {
+    size_t worst = 0;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].key != 0 && Distance(i) > worst) worst = Distance(i);
+    }
+    return worst;
+  }
+
   /// Calls `f(key, record)` for every entry, in no particular order.
   template <typename F>
   void for_each(F&& f) const {
@@ -81,7 +93,9 @@ class SeqMap {
   }
 
  private:
-  static constexpr size_t kInitialSlots = 64;
+  static constexpr int kInitialBits = 6;
+  static constexpr size_t kInitialSlots = size_t{1} << kInitialBits;
+  static constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;  // 2^64 / φ
   static constexpr size_t kNone = ~size_t{0};
   struct Slot {
     uint64_t key = 0;
@@ -89,16 +103,17 @@ class SeqMap {
   };
 
   size_t mask() const { return slots_.size() - 1; }
+  size_t Home(uint64_t key) const { return static_cast<size_t>((key * kGolden) >> shift_); }
 
   // How far the entry in slot `i` sits from its home slot.
-  size_t Distance(size_t i) const { return (i - (slots_[i].key & mask())) & mask(); }
+  size_t Distance(size_t i) const { return (i - Home(slots_[i].key)) & mask(); }
 
   // The slot of `key`, or kNone. Robin Hood order: along a run, entries sit
   // no nearer their home than the ones before them, so a search stops at the
   // first entry nearer its home than the key would be.
   size_t Index(uint64_t key) const {
     if (key == 0) return kNone;  // (an empty slot's mark, never a key)
-    for (size_t i = key & mask(), d = 0;; i = (i + 1) & mask(), ++d) {
+    for (size_t i = Home(key), d = 0;; i = (i + 1) & mask(), ++d) {
       const uint64_t k = slots_[i].key;
       if (k == key) return i;
       if (k == 0 || Distance(i) < d) return kNone;
@@ -109,7 +124,7 @@ class SeqMap {
   // gives up its slot and is placed further on.
   void Place(uint64_t key, T* value) {
     Slot cur{key, value};
-    for (size_t i = key & mask(), d = 0;; i = (i + 1) & mask(), ++d) {
+    for (size_t i = Home(key), d = 0;; i = (i + 1) & mask(), ++d) {
       if (slots_[i].key == 0) {
         slots_[i] = cur;
         return;
@@ -125,6 +140,7 @@ class SeqMap {
   void Grow() {
     std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
+    --shift_;
     for (const Slot& s : old) {
       if (s.key != 0) Place(s.key, s.value);
     }
@@ -136,6 +152,7 @@ class SeqMap {
   }
 
   std::vector<Slot> slots_;
+  int shift_;  // 64 - log2(slots)
   size_t size_ = 0;
   NodePool pool_;
 };

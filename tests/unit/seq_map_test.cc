@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "common/seq_map.h"
 
@@ -37,7 +38,7 @@ TEST(SeqMapTest, KeyZeroIsNeverFound) {
   SeqMap<Record> m;
   EXPECT_EQ(m.find(0), nullptr);
   EXPECT_FALSE(m.erase(0));
-  m.emplace(64).text = "x";  // home slot 0
+  m.emplace(64).text = "x";
   EXPECT_EQ(m.find(0), nullptr);
   EXPECT_FALSE(m.erase(0));
   EXPECT_EQ(m[64].text, "x");  // found, not inserted
@@ -56,20 +57,48 @@ TEST(SeqMapTest, RecordsKeepTheirAddressWhileTheIndexGrows) {
   EXPECT_EQ(m.find(4999)->text, "4999");
 }
 
-TEST(SeqMapTest, KeysThatShareAHomeSlotSurviveErasesInAnyOrder) {
-  // An old key left behind while newer ones wrap around the array: keys
-  // 64 apart share a home slot in the first array size.
+TEST(SeqMapTest, ErasesInsideProbeRunsKeepTheRestReachable) {
+  // 31 scattered keys in the first array (64 slots): some share a home slot
+  // and sit further on; erasing keys in the middle of such runs shifts the
+  // rest back, and every key left must still be found.
   SeqMap<Record> m;
-  for (uint64_t k : {3, 67, 131, 4, 68}) m.emplace(k).text = std::to_string(k);
-  EXPECT_TRUE(m.erase(67));  // the middle of a probe run
-  for (uint64_t k : {3, 131, 4, 68}) {
-    ASSERT_NE(m.find(k), nullptr) << k;
-    EXPECT_EQ(m.find(k)->text, std::to_string(k));
+  std::vector<uint64_t> keys;
+  std::mt19937_64 rng(7);
+  while (keys.size() < 31) keys.push_back(1 + rng() % 1000000);
+  for (uint64_t k : keys) m.emplace(k).text = std::to_string(k);
+  ASSERT_GT(m.max_distance(), 0u) << "no two keys collided: the test would test nothing";
+  for (size_t i = keys.size(); i-- > 0;) {
+    if (i % 2 == 1) EXPECT_TRUE(m.erase(keys[i]));
   }
-  EXPECT_TRUE(m.erase(3));
-  EXPECT_EQ(m.find(131)->text, "131");
-  EXPECT_EQ(m.find(68)->text, "68");
-  EXPECT_EQ(m.find(67), nullptr);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i % 2 == 1) {
+      EXPECT_EQ(m.find(keys[i]), nullptr) << keys[i];
+    } else {
+      ASSERT_NE(m.find(keys[i]), nullptr) << keys[i];
+      EXPECT_EQ(m.find(keys[i])->text, std::to_string(keys[i]));
+    }
+  }
+  EXPECT_EQ(m.size(), 16u);
+}
+
+TEST(SeqMapTest, RegularlyKeptKeysDoNotPileUp) {
+  // A program that keeps every 8th result (or every 2nd) while the rest come
+  // and go: the kept keys must not crowd into one part of the array (they
+  // would with the low bits of the key as its slot), so no search is long.
+  for (uint64_t stride : {2, 8, 64}) {
+    SeqMap<Record> m;
+    std::vector<uint64_t> window;
+    for (uint64_t k = 1; k <= 200000; ++k) {
+      m.emplace(k);
+      if (k % stride == 0) continue;  // kept
+      window.push_back(k);
+      if (window.size() > 1000) {
+        ASSERT_TRUE(m.erase(window[window.size() - 1001]));
+      }
+    }
+    EXPECT_LT(m.max_distance(), 64u) << "stride " << stride;
+    for (uint64_t k = stride; k <= 200000; k += stride) ASSERT_NE(m.find(k), nullptr) << k;
+  }
 }
 
 TEST(SeqMapTest, AgreesWithAnOrderedMapUnderRandomUse) {
