@@ -12,6 +12,9 @@
 // (a bounce): the owner then dispatches it the ordinary way. Tasks tracked
 // here that wait on a bounced task are bounced with it.
 //
+// Records are recycled and small inputs are carried inline, so an early
+// task costs a message rebuild and no other allocation here.
+//
 // No transport here: each call fills an Outcome — tasks now ready to run
 // (their messages rebuilt with every input in place), tasks that failed on
 // an input's error, tasks to bounce — for the runtime to act on. Thread-safe.
@@ -22,9 +25,9 @@
 #include <memory>
 #include <mutex>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
+#include "common/seq_map.h"
 #include "common/status.h"
 #include "objects/object_table.h"
 #include "rankflow/buffer.h"
@@ -52,7 +55,8 @@ class AwaitingTasks {
   explicit AwaitingTasks(size_t keep_results = 1024, size_t keep_bytes = 4096);
 
   /// An early task from `owner`: `message` is its whole message, its
-  /// arguments start at `args_offset`. kMalformed if they do not parse.
+  /// arguments start at `args_offset`. kMalformed if they do not parse,
+  /// await more than kMaxAwaited inputs or name object 0.
   Status Add(int owner, uint64_t seq, Buffer message, size_t args_offset, Outcome* out);
   /// A tracked task finished here with `value` (a result or an error).
   void Finished(int owner, uint64_t seq, const objects::ObjectValue& value, Outcome* out);
@@ -67,9 +71,31 @@ class AwaitingTasks {
   size_t waiting() const;        // tasks waiting for inputs
   size_t kept_results() const;   // finished results kept
 
+
+  /// The most awaited arguments an early task may have (the owner sends
+  /// early only tasks with at most this many dependencies).
+  static constexpr size_t kMaxAwaited = 4;
+
  private:
+  // An encoded argument (tag, length, bytes): inline when small, as pushed
+  // and kept values almost always are, so that passing one along copies
+  // bytes and allocates nothing.
+  class ArgBytes {
+   public:
+    void Assign(std::span<const uint8_t> bytes);
+    void AssignResolved(const Buffer& value);  // a kResolved argument of `value`
+    std::span<const uint8_t> span() const {
+      return {size_ <= kInline ? inline_ : more_.data(), size_};
+    }
+
+   private:
+    static constexpr size_t kInline = 48;
+    size_t size_ = 0;
+    uint8_t inline_[kInline];
+    std::vector<uint8_t> more_;
+  };
   struct Input {
-    std::vector<uint8_t> argument;  // tag, length, bytes
+    ArgBytes argument;
     std::shared_ptr<const objects::ObjectError> error;
   };
   struct Task {
@@ -77,17 +103,35 @@ class AwaitingTasks {
     uint64_t seq = 0;
     Buffer message;
     size_t args_offset = 0;
-    std::vector<uint64_t> keys;   // per awaited argument, in order
-    std::vector<Input> inputs;    // filled as they come
-    std::vector<bool> filled;
+    size_t awaited = 0;                // awaited arguments, in order:
+    uint64_t keys[kMaxAwaited] = {};   //   what each waits for
+    Input inputs[kMaxAwaited];         //   filled as they come
+    bool filled[kMaxAwaited] = {};
     size_t missing = 0;
-    bool over = false;            // ready, failed or bounced
+    bool over = false;  // ready, failed or bounced
+  };
+  // Tasks waiting for one input: a few inline, more in a vector.
+  class Waiters {
+   public:
+    void push_back(std::shared_ptr<Task> t);
+    bool empty() const { return few_ == 0; }
+    template <typename F>
+    void for_each(F&& f) const {
+      for (size_t i = 0; i < few_ && i < kFew; ++i) f(first_[i]);
+      for (const auto& t : more_) f(t);
+    }
+
+   private:
+    static constexpr size_t kFew = kMaxAwaited;
+    size_t few_ = 0;  // all of them (the first kFew inline)
+    std::shared_ptr<Task> first_[kFew];
+    std::vector<std::shared_ptr<Task>> more_;
   };
   struct Entry {
     bool tracked = false;  // an early task of this rank (running, waiting or finished)
     bool done = false;     // finished: `value` kept
     Input value;
-    std::vector<std::shared_ptr<Task>> waiters;
+    Waiters waiters;
   };
 
   static uint64_t Key(int owner, uint64_t seq);
@@ -99,7 +143,7 @@ class AwaitingTasks {
   const size_t keep_results_;
   const size_t keep_bytes_;
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, Entry> entries_;
+  SeqMap<Entry> entries_;      // by Key(owner, seq)
   std::deque<uint64_t> kept_;  // finished entries, oldest first
   size_t waiting_ = 0;
 };

@@ -225,8 +225,68 @@ TEST(AwaitingTasksTest, MalformedArgumentsAreRejected) {
   EXPECT_EQ(Add(t, 2, a, &out).code(), StatusCode::kMalformed);
   std::vector<uint8_t> b = {kArgAwait, 2, 0, 0, 0, 1, 2};  // wrong length for an awaited one
   EXPECT_EQ(Add(t, 3, b, &out).code(), StatusCode::kMalformed);
+  // More awaited arguments than an early task may have.
+  std::vector<uint8_t> c;
+  for (uint64_t i = 0; i <= AwaitingTasks::kMaxAwaited; ++i) AppendAwait(c, 10 + i, false);
+  EXPECT_EQ(Add(t, 4, c, &out).code(), StatusCode::kMalformed);
+  // Object 0 exists nowhere: as the task or as an input.
+  EXPECT_EQ(AddAwaiting(t, 0, {{1, false}}, &out).code(), StatusCode::kMalformed);
+  EXPECT_EQ(AddAwaiting(t, 5, {{0, false}}, &out).code(), StatusCode::kMalformed);
   EXPECT_EQ(t.waiting(), 0u);
   EXPECT_TRUE(out.ready.empty());
+  // The table still works.
+  ASSERT_TRUE(AddAwaiting(t, 6, {{1, false}, {2, false}, {3, false}, {4, false}}, &out).ok());
+  std::vector<uint8_t> arg = {kResolved, 0, 0, 0, 0};
+  for (uint64_t i = 1; i <= 4; ++i) t.Pushed(kOwner, i, arg, nullptr, &out);
+  ASSERT_EQ(out.ready.size(), 1u);
+  EXPECT_EQ(Args(out.ready[0].message).size(), 4u);
+}
+
+TEST(AwaitingTasksTest, ManyTasksWaitingForOneInputAllGetIt) {
+  // More waiters than are held inline (pushed and local inputs alike).
+  AwaitingTasks t;
+  AwaitingTasks::Outcome out;
+  ASSERT_TRUE(AddAwaiting(t, 1, {{90, false}}, &out).ok());
+  for (uint64_t s = 2; s < 12; ++s) ASSERT_TRUE(AddAwaiting(t, s, {{90, false}, {1, true}}, &out).ok());
+  std::vector<uint8_t> arg = {kResolved, 1, 0, 0, 0, 'q'};
+  t.Pushed(kOwner, 90, arg, nullptr, &out);
+  ASSERT_EQ(out.ready.size(), 1u);  // task 1; the others still wait for it
+  t.Finished(kOwner, 1, Value("r"), &out);
+  ASSERT_EQ(out.ready.size(), 11u);
+  for (size_t i = 1; i < out.ready.size(); ++i) {
+    auto args = Args(out.ready[i].message);
+    ASSERT_EQ(args.size(), 2u);
+    EXPECT_EQ(args[0], std::make_pair(kResolved, std::string("q")));
+    EXPECT_EQ(args[1], std::make_pair(kResolved, std::string("r")));
+  }
+  EXPECT_EQ(t.waiting(), 0u);
+}
+
+TEST(AwaitingTasksTest, InputsOfEverySizeArriveWhole) {
+  // Small inputs travel inline, larger ones in their own buffer: pushed,
+  // handed over locally and kept, each arrives byte for byte.
+  for (size_t size : {0, 1, 42, 43, 48, 200, 3000}) {
+    AwaitingTasks t;
+    AwaitingTasks::Outcome out;
+    std::string v(size, '\0');
+    for (size_t i = 0; i < size; ++i) v[i] = static_cast<char>('a' + i % 26);
+    ASSERT_TRUE(Add(t, 1, {}, &out).ok());  // runs at once, here
+    ASSERT_TRUE(AddAwaiting(t, 2, {{1, true}, {50, false}}, &out).ok());
+    t.Finished(kOwner, 1, Value(v), &out);  // handed over and kept
+    std::vector<uint8_t> arg;
+    size_t at;
+    internal::AppendArgHeader(arg, internal::ArgTag::kResolved, 0, &at);
+    arg.insert(arg.end(), v.rbegin(), v.rend());
+    internal::PatchArgLength(arg, at);
+    t.Pushed(kOwner, 50, arg, nullptr, &out);
+    ASSERT_TRUE(AddAwaiting(t, 3, {{1, true}}, &out).ok());  // from the kept result
+    ASSERT_EQ(out.ready.size(), 3u) << size;
+    auto two = Args(out.ready[1].message);
+    ASSERT_EQ(two.size(), 2u);
+    EXPECT_EQ(two[0], std::make_pair(kResolved, v)) << size;
+    EXPECT_EQ(two[1], std::make_pair(kResolved, std::string(v.rbegin(), v.rend()))) << size;
+    EXPECT_EQ(Args(out.ready[2].message)[0], std::make_pair(kResolved, v)) << size;
+  }
 }
 
 }  // namespace
