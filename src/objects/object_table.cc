@@ -195,18 +195,37 @@ void ObjectTable::OnReady(uint64_t seq, ReadyCallback cb) {
   cb(value);
 }
 
+ReadyHook* ObjectTable::WatchLocked(ReadyHook* hooks, size_t n) {
+  ReadyHook* now = nullptr;  // hooks of objects done (or unknown)
+  for (size_t i = 0; i < n; ++i) {
+    Entry* e = entries_.find(hooks[i].seq);
+    ReadyHook*& list = (e == nullptr || e->done) ? now : e->hooks;
+    hooks[i].next = list;
+    list = &hooks[i];
+  }
+  return now;
+}
+
 void ObjectTable::OnReadyAll(ReadyHook* hooks, size_t n) {
-  ReadyHook* now = nullptr;  // hooks of objects done (or unknown), run after the lock
+  ReadyHook* now;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < n; ++i) {
-      Entry* e = entries_.find(hooks[i].seq);
-      ReadyHook*& list = (e == nullptr || e->done) ? now : e->hooks;
-      hooks[i].next = list;
-      list = &hooks[i];
-    }
+    now = WatchLocked(hooks, n);
+  }
+  RunHooks(now);  // after the lock
+}
+
+uint64_t ObjectTable::CreatePendingWatching(ReadyHook* hooks, size_t n) {
+  uint64_t seq;
+  ReadyHook* now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = next_seq_++;
+    entries_.emplace(seq);
+    now = WatchLocked(hooks, n);
   }
   RunHooks(now);
+  return seq;
 }
 
 bool ObjectTable::TryGet(uint64_t seq, ObjectValue* out) {

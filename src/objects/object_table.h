@@ -93,6 +93,10 @@ class ObjectTable : public RefSink {
 
   /// A new pending object with one reference. Returns its sequence number.
   uint64_t CreatePending();
+  /// CreatePending and OnReadyAll(hooks, n) under one lock (the hooks wait
+  /// for other objects; those of objects complete already run before it
+  /// returns, as with OnReadyAll).
+  uint64_t CreatePendingWatching(ReadyHook* hooks, size_t n);
   /// A new ready object with one reference.
   uint64_t CreateReady(Buffer data, std::shared_ptr<const ContainedRefs> contained = nullptr);
 
@@ -171,6 +175,8 @@ class ObjectTable : public RefSink {
     int waiters = 0;         // threads in Wait() for this object
   };
   static BorrowTokens& Tokens(Entry& e);
+  // Registers hooks[0..n) (under mu_); returns those whose object is done.
+  ReadyHook* WatchLocked(ReadyHook* hooks, size_t n);
 
   uint64_t tick_ = 0;
   mutable std::mutex mu_;

@@ -39,19 +39,25 @@ void Runtime::Resolved(PendingTask* task) {
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {
   // References inside the arguments travel with the message; its one decode adopts them.
   if (!req.args.empty()) TakeExports();
-  uint64_t seq = objects_->CreatePending();
-  // (Both records are usually freed on another thread: recycled blocks.)
-  auto handle = std::allocate_shared<internal::RefHandle>(
-      RecycledAllocator<internal::RefHandle>(),
-      internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+  // (The handle and the pending task are usually freed on another thread:
+  // recycled blocks.)
+  auto handle_of = [this](uint64_t seq) {
+    return std::allocate_shared<internal::RefHandle>(
+        RecycledAllocator<internal::RefHandle>(),
+        internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+  };
   if (req.refs.empty()) {
     // The common case: nothing to wait for, so nothing to keep; place and send now.
+    const uint64_t seq = objects_->CreatePending();
+    auto handle = handle_of(seq);
     Place(TaskView{seq, req.function, req.options->name, req.options->resources,
                    req.options->rank, req.num_args, req.args});
     return handle;
   }
   for (auto& ref : req.refs) {
     if (ref == nullptr) {
+      const uint64_t seq = objects_->CreatePending();
+      auto handle = handle_of(seq);
       FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
                  *req.function);
       return handle;
@@ -59,7 +65,6 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
     if (static_cast<int>(ref->id().owner) != rank_) ref = LocalizeRef(ref);  // (no copy when local)
   }
   auto task = std::allocate_shared<PendingTask>(RecycledAllocator<PendingTask>());
-  task->seq = seq;
   task->function = req.function;
   task->name = req.options->name;
   task->demand = req.options->resources;
@@ -67,7 +72,8 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
   task->num_args = req.num_args;
   task->Take(req);
   // Resolve dependencies without holding a thread: the last one to complete
-  // dispatches the task (on whichever thread completed it).
+  // dispatches the task (on whichever thread completed it). The extra count
+  // is this call's, dropped at the end: no dependency dispatches it before.
   const auto refs = task->refs();
   task->unresolved.store(static_cast<int>(refs.size()) + 1);
   task->self = task;
@@ -78,10 +84,17 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
     hooks[i].ready = &DependencyReady;
     hooks[i].owner = task.get();
   }
-  bool local[PendingTask::kInlineDeps];
-  const int early = EarlyTarget(*task, local);
-  if (early >= 0) SendEarly(task, early, local);
-  objects_->OnReadyAll(hooks, refs.size());
+  if (early_possible_) {
+    task->seq = objects_->CreatePending();
+    bool local[PendingTask::kInlineDeps];
+    const int early = EarlyTarget(*task, local);
+    if (early >= 0) SendEarly(task, early, local);
+    objects_->OnReadyAll(hooks, refs.size());
+  } else {
+    // Numbered and registered on its dependencies under one lock.
+    task->seq = objects_->CreatePendingWatching(hooks, refs.size());
+  }
+  auto handle = handle_of(task->seq);
   Resolved(task.get());
   return handle;
 }

@@ -392,6 +392,21 @@ void RecordHook(ReadyHook* h) {
   auto* o = static_cast<OrderHook*>(h->owner);
   o->order->push_back(o->id);
 }
+// Three hooks, numbered 0..2, on the objects `seqs`: each records its number.
+struct ThreeHooks {
+  std::vector<int> order;
+  OrderHook hooks[3];
+  ReadyHook plain[3];
+  explicit ThreeHooks(const uint64_t (&seqs)[3]) {
+    for (int i = 0; i < 3; ++i) {
+      hooks[i].order = &order;
+      hooks[i].id = i;
+      plain[i].seq = seqs[i];
+      plain[i].ready = &RecordHook;
+      plain[i].owner = &hooks[i];
+    }
+  }
+};
 
 TEST(ObjectTableTest, HooksRunOnCompletionInRegistrationOrder) {
   ObjectTable t;
@@ -419,21 +434,28 @@ TEST(ObjectTableTest, HooksOfDoneOrUnknownObjectsRunAtOnce) {
   ObjectTable t;
   uint64_t done = t.CreateReady(Str("v"));
   uint64_t pending = t.CreatePending();
-  std::vector<int> order;
-  OrderHook hooks[3];
-  ReadyHook plain[3];
-  const uint64_t seqs[3] = {done, pending, 987654};
-  for (int i = 0; i < 3; ++i) {
-    hooks[i].order = &order;
-    hooks[i].id = i;
-    plain[i].seq = seqs[i];
-    plain[i].ready = &RecordHook;
-    plain[i].owner = &hooks[i];
-  }
-  t.OnReadyAll(plain, 3);
-  EXPECT_EQ(order, (std::vector<int>{0, 2}));
+  ThreeHooks h({done, pending, 987654});
+  t.OnReadyAll(h.plain, 3);
+  EXPECT_EQ(h.order, (std::vector<int>{0, 2}));
   t.Complete(pending, Value("p"));
-  EXPECT_EQ(order, (std::vector<int>{0, 2, 1}));
+  EXPECT_EQ(h.order, (std::vector<int>{0, 2, 1}));
+}
+
+TEST(ObjectTableTest, CreatePendingWatchingNumbersTheObjectAndRegistersItsHooks) {
+  ObjectTable t;
+  uint64_t done = t.CreateReady(Str("v"));
+  uint64_t pending = t.CreatePending();
+  ThreeHooks h({done, pending, 987654});
+  const uint64_t made = t.CreatePendingWatching(h.plain, 3);
+  EXPECT_GT(made, pending);  // a new number
+  EXPECT_EQ(h.order, (std::vector<int>{0, 2}));  // done or unknown: at once
+  ObjectValue v;
+  EXPECT_FALSE(t.TryGet(made, &v));  // the new object is pending, with one reference
+  t.Complete(pending, Value("p"));
+  EXPECT_EQ(h.order, (std::vector<int>{0, 2, 1}));
+  t.Complete(made, Value("m"));
+  ASSERT_TRUE(t.TryGet(made, &v));
+  EXPECT_TRUE(t.Release(made));
 }
 
 TEST(ObjectTableTest, HookMayFreeWhatHoldsItAndTheNextHookOfTheSameOwner) {

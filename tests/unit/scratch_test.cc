@@ -83,5 +83,39 @@ TEST(RecycledAllocatorTest, ABlockFreedOnAnotherThreadServesTheNextAllocation) {
   EXPECT_NE(third.get(), second.get());
 }
 
+struct Held {
+  long a[5];
+};
+
+TEST(RecycledAllocatorTest, BlocksFreedAsAThreadEndsGoBackToTheList) {
+  // A thread-local made before the thread's first allocation is destroyed
+  // after the thread's own blocks went back: what it frees then must reach
+  // the shared list too (and not a cache that is gone).
+  const void* block = nullptr;
+  std::thread([&] {
+    thread_local std::vector<std::shared_ptr<Held>> holder;
+    holder.reserve(1);  // made first, destroyed last
+    holder.push_back(std::allocate_shared<Held>(RecycledAllocator<Held>()));
+    block = holder.back().get();
+  }).join();
+  auto again = std::allocate_shared<Held>(RecycledAllocator<Held>());
+  EXPECT_EQ(static_cast<const void*>(again.get()), block);
+}
+
+TEST(RecycledAllocatorTest, ManyBlocksMadeOnOneThreadAndFreedOnAnother) {
+  // The pattern of tasks: made by the driver, freed by the thread that
+  // completes them; blocks travel between the two in batches.
+  std::vector<std::shared_ptr<Record>> made;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 500; ++i) {
+      made.push_back(std::allocate_shared<Record>(RecycledAllocator<Record>()));
+      made.back()->a[0] = i;
+    }
+    for (int i = 0; i < 500; ++i) ASSERT_EQ(made[i]->a[0], i);
+    std::thread([moved = std::move(made)]() mutable { moved.clear(); }).join();
+    made.clear();
+  }
+}
+
 }  // namespace
 }  // namespace rankflow
