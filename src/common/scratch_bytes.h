@@ -6,11 +6,16 @@
 // message. A ScratchBytes takes one of the thread's vectors for its scope,
 // empty; scopes may nest (a completion that dispatches another task), and
 // past the thread's few vectors a scope gets a vector of its own.
+// OwnedBytes and CopyBytes then make the Buffer that outlives the scope.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <vector>
 
+#include "common/recycled_allocator.h"
 #include "rankflow/buffer.h"
 
 namespace rankflow {
@@ -56,11 +61,35 @@ class ScratchBytes {
   std::vector<uint8_t> own_;
 };
 
-/// A Buffer of `bytes`: small ones copied into one exact-size block (the
-/// vector, a scratch one, stays with its owner), large ones taken over.
+namespace detail {
+template <size_t N>
+struct alignas(std::max_align_t) SmallBlock {
+  uint8_t bytes[N];
+};
+template <size_t N>
+Buffer CopyToSmallBlock(const void* data, size_t size) {
+  auto block = std::allocate_shared_for_overwrite<SmallBlock<N>>(RecycledAllocator<SmallBlock<N>>());
+  std::memcpy(block->bytes, data, size);
+  const uint8_t* bytes = block->bytes;
+  return Buffer::View(bytes, size, std::move(block));
+}
+}  // namespace detail
+
+/// An owned copy of `size` bytes, aligned as malloc's. Up to 256 bytes (a
+/// task's result, a small task message) in a recycled block of 64 or 256:
+/// made and freed at the task rate, often on different threads.
+inline Buffer CopyBytes(const void* data, size_t size) {
+  if (size == 0) return Buffer();
+  if (size <= 64) return detail::CopyToSmallBlock<64>(data, size);
+  if (size <= 256) return detail::CopyToSmallBlock<256>(data, size);
+  return Buffer::Copy(data, size);
+}
+
+/// A Buffer of `bytes`: small ones copied (CopyBytes; the vector, a scratch
+/// one, stays with its owner), large ones taken over.
 inline Buffer OwnedBytes(std::vector<uint8_t>&& bytes) {
   constexpr size_t kCopyBelow = 4096;
-  if (bytes.size() < kCopyBelow) return Buffer::Copy(bytes.data(), bytes.size());
+  if (bytes.size() < kCopyBelow) return CopyBytes(bytes.data(), bytes.size());
   return Buffer::FromVector(std::move(bytes));
 }
 

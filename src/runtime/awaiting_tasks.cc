@@ -252,7 +252,7 @@ Buffer AwaitingTasks::Rebuild(const Task& task) {
     }
     p += 5 + len;
   }
-  return Buffer::Copy(bytes.data(), bytes.size());
+  return CopyBytes(bytes.data(), bytes.size());
 }
 
 }  // namespace rankflow::runtime

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/bytes.h"
+#include "common/scratch_bytes.h"
 
 namespace rankflow::runtime {
 
@@ -14,6 +15,11 @@ constexpr uint8_t kResultOkWithRefs = 4;
 constexpr uint32_t kMaxContained = 1u << 20;
 constexpr size_t kContainedBytes = 20;  // owner, seq, borrow token
 constexpr uint32_t kNumArgsMask = 0xffffff;  // the top byte carries the task's flags
+
+// A value read out of a message, kept past it: shared when the message owns
+// its bytes, else copied (a received message is often a view valid only
+// while it is delivered).
+Buffer Kept(const Buffer& slice) { return slice.owned() ? slice : CopyBytes(slice.data(), slice.size()); }
 
 // An error as results and inputs carry it: code, rank, message, task name.
 void PutError(ByteWriter& w, const objects::ObjectError& e) {
@@ -131,7 +137,7 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
     r.Get<uint32_t>();
     r.Get<uint8_t>();
     if (!r.ok()) return {StatusCode::kMalformed, "result message does not parse"};
-    out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
+    out->data = Kept(msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()));
     out->error = nullptr;
     return Status::Ok();
   }
@@ -149,7 +155,7 @@ Status DecodeResult(const Buffer& msg, uint64_t* seq, objects::ObjectValue* out,
     r.Skip((8 - (6 + 17 + kContainedBytes * static_cast<size_t>(n)) % 8) % 8);
     if (!r.ok()) return {StatusCode::kMalformed, "result references do not parse"};
     if (contained != nullptr) *contained = std::move(ids);
-    out->data = msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()).Persist();
+    out->data = Kept(msg.Slice(static_cast<size_t>(r.pos() - msg.data()), r.remaining()));
     out->error = nullptr;
     return Status::Ok();
   }

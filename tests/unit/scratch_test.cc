@@ -2,6 +2,8 @@
 // common/recycled_allocator.h and common/scratch_bytes.h.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 #include <unordered_map>
 
@@ -65,6 +67,31 @@ TEST(ScratchBytesTest, OwnedBytesCopiesSmallAndTakesLarge) {
   Buffer l = OwnedBytes(std::move(large));
   EXPECT_EQ(l.data(), data);  // taken over, no copy
   EXPECT_EQ(l.size(), size_t{1} << 20);
+}
+
+TEST(ScratchBytesTest, CopyBytesOfEverySizeIsWholeAlignedAndOwned) {
+  for (size_t size : {0, 1, 8, 63, 64, 65, 200, 256, 257, 5000}) {
+    std::vector<uint8_t> src(size);
+    for (size_t i = 0; i < size; ++i) src[i] = static_cast<uint8_t>(i * 13 + size);
+    Buffer b = CopyBytes(src.data(), src.size());
+    ASSERT_EQ(b.size(), size);
+    EXPECT_TRUE(b.owned());
+    if (size == 0) continue;
+    EXPECT_NE(b.data(), src.data());
+    EXPECT_EQ(std::memcmp(b.data(), src.data(), size), 0) << size;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % alignof(std::max_align_t), 0u) << size;
+    std::fill(src.begin(), src.end(), 0);  // the copy does not depend on the source
+    EXPECT_EQ(b.data()[size - 1], static_cast<uint8_t>((size - 1) * 13 + size)) << size;
+  }
+  // A small block freed is the next one handed out on this thread.
+  const uint8_t* first;
+  {
+    Buffer a = CopyBytes("abc", 3);
+    first = a.data();
+  }
+  Buffer again = CopyBytes("xyz", 3);
+  EXPECT_EQ(again.data(), first);
+  EXPECT_EQ(std::memcmp(again.data(), "xyz", 3), 0);
 }
 
 struct Record {
