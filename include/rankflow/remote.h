@@ -42,11 +42,23 @@ const void* AddressOf(T* fn) {
   return reinterpret_cast<const void*>(fn);
 }
 
+// The next argument as a T. Plain values (no references inside) decode in
+// place, with no Buffer (no shared count) made for them.
+template <typename T>
+T DecodeArg(ArgReader& in, const Buffer& owner) {
+  if constexpr (kIsRawValue<T>) {
+    const uint8_t* data;
+    size_t size;
+    if (in.NextInPlace(&data, &size)) return Decode<T>(data, size);
+  }
+  return Decode<T>(in.NextBytes(owner));
+}
+
 template <typename R, typename... Args>
 void InvokeThunk(const void* fn, ArgReader& in, const Buffer& owner, std::vector<uint8_t>& out) {
   auto f = reinterpret_cast<R (*)(Args...)>(const_cast<void*>(fn));
   // Braced initialisation evaluates left to right: arguments decode in order.
-  std::tuple<std::decay_t<Args>...> args{Decode<std::decay_t<Args>>(in.NextBytes(owner))...};
+  std::tuple<std::decay_t<Args>...> args{DecodeArg<std::decay_t<Args>>(in, owner)...};
   auto call = [&](auto&... a) -> decltype(auto) { return f(std::forward<Args>(a)...); };
   if constexpr (std::is_void_v<R>) {
     std::apply(call, args);
@@ -73,7 +85,7 @@ const std::string* MethodNameOf(const void* method_bytes, size_t method_size);
 template <typename T, typename... Args>
 void* InvokeFactory(const void* fn, ArgReader& in, const Buffer& owner) {
   auto f = reinterpret_cast<T* (*)(Args...)>(const_cast<void*>(fn));
-  std::tuple<std::decay_t<Args>...> args{Decode<std::decay_t<Args>>(in.NextBytes(owner))...};
+  std::tuple<std::decay_t<Args>...> args{DecodeArg<std::decay_t<Args>>(in, owner)...};
   auto call = [&](auto&... a) { return f(std::forward<Args>(a)...); };
   return std::apply(call, args);
 }
@@ -89,7 +101,7 @@ void InvokeMethod(const void* method, void* object, ArgReader& in, const Buffer&
   M m;
   std::memcpy(&m, method, sizeof(M));
   T* self = static_cast<T*>(object);
-  std::tuple<std::decay_t<Args>...> args{Decode<std::decay_t<Args>>(in.NextBytes(owner))...};
+  std::tuple<std::decay_t<Args>...> args{DecodeArg<std::decay_t<Args>>(in, owner)...};
   auto call = [&](auto&... a) -> decltype(auto) { return (self->*m)(std::forward<Args>(a)...); };
   if constexpr (std::is_void_v<R>) {
     std::apply(call, args);

@@ -127,6 +127,24 @@ class ArgReader {
   ArgReader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
   /// Returns the next argument's bytes.
   Buffer NextBytes(const Buffer& owner);
+  /// The next argument's bytes in place, if it is a value in the message
+  /// (kValue, kResolved); else false, and nothing is consumed (NextBytes
+  /// then reads it or reports what is wrong). For arguments that hold no
+  /// references and are decoded before the message goes.
+  bool NextInPlace(const uint8_t** data, size_t* size) {
+    if (end_ - p_ < 5) return false;
+    uint32_t len;
+    std::memcpy(&len, p_ + 1, sizeof(len));
+    if ((p_[0] != static_cast<uint8_t>(ArgTag::kValue) &&
+         p_[0] != static_cast<uint8_t>(ArgTag::kResolved)) ||
+        len > static_cast<size_t>(end_ - p_ - 5)) {
+      return false;
+    }
+    *data = p_ + 5;
+    *size = len;
+    p_ += 5 + len;
+    return true;
+  }
   bool AtEnd() const { return p_ == end_; }
 
  private:
