@@ -14,6 +14,7 @@
 // thread-safe: its user's lock guards it. Key 0 is reserved (empty slot).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -43,6 +44,7 @@ class SeqMap {
 
   /// Inserts a default record under `key` (not 0, not present) and returns it.
   T& emplace(uint64_t key) {
+    assert(key != 0 && find(key) == nullptr);
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     T* value = new (pool_.Allocate(sizeof(T))) T();
     Place(key, value);
