@@ -71,7 +71,6 @@ class AwaitingTasks {
   size_t waiting() const;        // tasks waiting for inputs
   size_t kept_results() const;   // finished results kept
 
-
   /// The most awaited arguments an early task may have (the owner sends
   /// early only tasks with at most this many dependencies).
   static constexpr size_t kMaxAwaited = 4;

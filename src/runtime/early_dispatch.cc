@@ -28,6 +28,9 @@ constexpr uint8_t kMaxEarlyChildren = 4;
 }  // namespace
 
 int Runtime::EarlyTarget(const PendingTask& task, bool* local) {
+  // The executing rank holds an early task's awaited inputs in fixed slots.
+  static_assert(PendingTask::kInlineDeps <= AwaitingTasks::kMaxAwaited,
+                "an early task's dependencies must fit the executing rank's slots");
   if (!early_possible_ || task.num_refs == 0 ||
       task.num_refs > PendingTask::kInlineDeps || !task.demand.empty() || task.affinity >= 0) {
     return -1;
