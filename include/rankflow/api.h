@@ -26,11 +26,25 @@
 
 namespace rankflow {
 
+/// How a job's ranks run main().
+enum class InitMode {
+  /// Init returns on the driver rank only (RANKFLOW_DRIVER_RANK, default 0);
+  /// every other rank serves tasks until the driver's Shutdown, then exits.
+  kDriver,
+  /// Init returns on every rank and every rank runs main() (SPMD, as an MPI
+  /// program): each rank submits and owns tasks of its own, and collective
+  /// tasks (Task(f).SetOwner(rank)) form one graph across the ranks. Every
+  /// rank calls Shutdown(); it returns once all ranks have (docs/spmd.md).
+  kSpmd,
+};
+
 /// Starts the runtime. Reads RANKFLOW_* variables (see docs/configuration.md).
 void Init(int argc, char** argv);
+void Init(int argc, char** argv, InitMode mode);
 /// Starts the runtime without command-line arguments.
 void Init();
 /// Stops every rank of the job (from the driver) and releases resources.
+/// In SPMD mode every rank calls it; it returns when all ranks have.
 void Shutdown();
 /// True between Init() and Shutdown().
 bool IsInitialized();

@@ -69,6 +69,16 @@ class TaskCaller {
     options_.rank = rank;
     return *this;
   }
+  /// A collective task (SPMD mode, see rankflow::InitMode): every rank makes
+  /// this same call, in the same order, from the thread that called Init;
+  /// rank `owner` owns and runs the task. Its ObjectRef arguments that are
+  /// other collective tasks' results come straight from their owners, one
+  /// message each; its result can be read on `owner` or passed to further
+  /// collective tasks (docs/spmd.md).
+  TaskCaller& SetOwner(int owner) {
+    options_.owner = owner;
+    return *this;
+  }
   /// Runs the task on the rank of bundle `bundle` of `group`.
   TaskCaller& SetPlacementGroup(const PlacementGroup& group, int bundle = 0) {
     options_.rank = group.rank(static_cast<size_t>(bundle));

@@ -27,6 +27,7 @@ double Stencil(double left, double center, double right, long iter) {
   return metg_kernel((left + center + right) * 1e-3, iter);
 }
 double Start(int x, long iter) { return metg_kernel(x, iter); }
+double Add(double a, double b) { return a + b; }
 
 // The actor version: one stateful actor per column.
 class Column {
@@ -108,7 +109,7 @@ class Cell {
 };
 Cell* MakeCell(int x, int width) { return new Cell(x, width); }
 
-RANKFLOW_REMOTE(Stencil, Start, MakeColumn, &Column::Step);
+RANKFLOW_REMOTE(Stencil, Start, Add, MakeColumn, &Column::Step);
 RANKFLOW_REMOTE(MakeCell, &Cell::Wire, &Cell::Begin, &Cell::Deliver, &Cell::Result);
 
 double Now() {
@@ -131,6 +132,35 @@ double RunGraph(int width, int steps, long iter) {
   double sum = 0;
   for (auto& ref : prev) sum += *rankflow::Get(ref);
   return sum;
+}
+
+// SPMD (InitMode::kSpmd): every rank runs this and submits every task as a
+// collective one; column x is owned and run by rank x * size / width, and
+// its inputs from other ranks' columns come straight from them. Each rank
+// waits for its own columns; rank 0 also adds up all of them, so that its
+// clock covers every rank's work (as the MPI stencil's final Allreduce).
+double RunSpmdGraph(int width, int steps, long iter) {
+  const int size = rankflow::Size(), me = rankflow::Rank();
+  auto owner = [&](int x) { return static_cast<int>(static_cast<long>(x) * size / width); };
+  std::vector<rankflow::ObjectRef<double>> prev, cur;
+  for (int x = 0; x < width; ++x) prev.push_back(rankflow::Task(Start).SetOwner(owner(x)).Remote(x, iter));
+  for (int t = 1; t < steps; ++t) {
+    cur.clear();
+    for (int x = 0; x < width; ++x) {
+      const auto& l = prev[x > 0 ? x - 1 : x];
+      const auto& r = prev[x + 1 < width ? x + 1 : x];
+      cur.push_back(rankflow::Task(Stencil).SetOwner(owner(x)).Remote(l, prev[x], r, iter));
+    }
+    prev.swap(cur);
+  }
+  double sum = 0;
+  for (int x = 0; x < width; ++x) {
+    if (owner(x) == me) sum += *rankflow::Get(prev[x]);
+  }
+  if (size == 1) return sum;
+  auto total = prev[0];
+  for (int x = 1; x < width; ++x) total = rankflow::Task(Add).SetOwner(0).Remote(total, prev[x]);
+  return me == 0 ? *rankflow::Get(total) : sum;
 }
 
 double RunActorGraph(const std::vector<rankflow::ActorHandle<Column>>& cols, int steps, long iter) {
@@ -179,8 +209,9 @@ double Sweep(const char* label, int width, int steps, int cores, long max_iter, 
     }
     double tasks = static_cast<double>(width) * steps;
     pts.push_back({iter, secs, tasks * METG_FLOPS(iter), secs * cores / tasks * 1e6});
-    std::fprintf(stderr, "%s: iter %ld: %.4f s, granularity %.2f us, %.2f GFLOP/s\n", label, iter,
-                 secs, pts.back().granularity, pts.back().flops / secs / 1e9);
+    if (rankflow::Rank() == 0)
+      std::fprintf(stderr, "%s: iter %ld: %.4f s, granularity %.2f us, %.2f GFLOP/s\n", label, iter,
+                   secs, pts.back().granularity, pts.back().flops / secs / 1e9);
   }
   return metg_50(pts.data(), pts.size());
 }
@@ -205,9 +236,21 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--reps")) reps = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--variants")) variants = argv[i + 1];
   }
-  rankflow::Init(argc, argv);
-  if (width <= 0) width = cores;
   auto wanted = [&](const char* v) { return ("," + variants + ",").find(std::string(",") + v + ",") != std::string::npos; };
+  // The SPMD variant needs every rank to run main: alone in its launch.
+  const bool spmd = wanted("spmd");
+  if (spmd && variants != "spmd") {
+    std::fprintf(stderr, "--variants spmd runs alone (every rank runs main in SPMD mode)\n");
+    return 2;
+  }
+  rankflow::Init(argc, argv, spmd ? rankflow::InitMode::kSpmd : rankflow::InitMode::kDriver);
+  if (width <= 0) width = cores;
+  if (spmd) {
+    // Every rank sweeps (the same collective calls); rank 0 reports.
+    double metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps,
+                        [&](long iter) { return RunSpmdGraph(width, steps, iter); });
+    if (rankflow::Rank() == 0) Print("metg rankflow tasks spmd", metg, width, steps, cores);
+  }
   if (wanted("tasks")) {
     double metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunGraph(width, steps, iter); });

@@ -1,6 +1,7 @@
 #include "objects/object_table.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 
@@ -215,12 +216,12 @@ void ObjectTable::OnReadyAll(ReadyHook* hooks, size_t n) {
   RunHooks(now);  // after the lock
 }
 
-uint64_t ObjectTable::CreatePendingWatching(ReadyHook* hooks, size_t n) {
-  uint64_t seq;
+uint64_t ObjectTable::CreatePendingWatching(ReadyHook* hooks, size_t n, uint64_t seq) {
   ReadyHook* now;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    seq = next_seq_++;
+    assert(seq == 0 || ((seq & kNamedSeqBit) != 0 && entries_.find(seq) == nullptr));
+    if (seq == 0) seq = next_seq_++;
     entries_.emplace(seq);
     now = WatchLocked(hooks, n);
   }

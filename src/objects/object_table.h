@@ -95,8 +95,12 @@ class ObjectTable : public RefSink {
   uint64_t CreatePending();
   /// CreatePending and OnReadyAll(hooks, n) under one lock (the hooks wait
   /// for other objects; those of objects complete already run before it
-  /// returns, as with OnReadyAll).
-  uint64_t CreatePendingWatching(ReadyHook* hooks, size_t n);
+  /// returns, as with OnReadyAll). With `seq` != 0 the object takes that
+  /// number (one of kNamedSeqBit's, not in use) instead of the next.
+  uint64_t CreatePendingWatching(ReadyHook* hooks, size_t n, uint64_t seq = 0);
+  /// Numbers that callers choose themselves (collective tasks, whose number
+  /// every rank knows) have this bit; the table's own never do.
+  static constexpr uint64_t kNamedSeqBit = 1ull << 63;
   /// A new ready object with one reference.
   uint64_t CreateReady(Buffer data, std::shared_ptr<const ContainedRefs> contained = nullptr);
 

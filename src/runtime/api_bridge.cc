@@ -13,6 +13,8 @@ namespace rankflow {
 namespace internal {
 
 std::string ObjectId::ToString() const {
+  constexpr uint64_t kNamed = objects::ObjectTable::kNamedSeqBit;  // a collective task's: "c<n>"
+  if ((seq & kNamed) != 0) return std::to_string(owner) + ":c" + std::to_string(seq & ~kNamed);
   return std::to_string(owner) + ":" + std::to_string(seq);
 }
 

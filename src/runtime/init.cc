@@ -63,8 +63,9 @@ void PlanResources(const RuntimeConfig& config, int share_index, int share_count
 const char* Version() { return RANKFLOW_VERSION_STRING; }
 
 void Init(int, char**) { Init(); }
+void Init() { Init(0, nullptr, InitMode::kDriver); }
 
-void Init() {
+void Init(int, char**, InitMode mode) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_runtime) throw Error(ErrorCode::kInvalidArgument, "rankflow::Init called twice");
   RuntimeConfig config = Check(ParseRuntimeConfig(ProcessEnv()), "reading RANKFLOW_* settings");
@@ -138,9 +139,10 @@ void Init() {
            deps.num_executors, deps.control_rank, bootstrap::LauncherName(launch.launcher));
 
   auto rt = std::make_shared<runtime::Runtime>(std::move(deps));
+  if (mode == InitMode::kSpmd) rt->EnableSpmd();
   Status st = rt->Start();
   if (!st.ok()) Fail(st, "starting the runtime");
-  if (rt->rank() != rt->config().driver_rank && rt->size() > 1) {
+  if (mode == InitMode::kDriver && rt->rank() != rt->config().driver_rank && rt->size() > 1) {
     // Serve until the driver ends the job, then leave with its verdict.
     runtime::Runtime::SetCurrent(rt.get());
     int code = rt->ServeUntilShutdown();

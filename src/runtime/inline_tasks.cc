@@ -30,9 +30,16 @@ struct InlineSlot {
 };
 thread_local InlineSlot tls_slot;
 constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
+// A kept task expected to run at least this long is not started before
+// what the previous one sent has left (a send costs about a microsecond).
+constexpr uint64_t kFlushBeforeNs = 1000;
 thread_local bool tls_running_inline = false;
 thread_local bool tls_waited = false;
+thread_local bool tls_spin_waiting = false;  // a thread polling the network in Get (SpinPoll)
 }  // namespace
+
+Runtime::SpinWaiting::SpinWaiting() : outer_(tls_spin_waiting) { tls_spin_waiting = true; }
+Runtime::SpinWaiting::~SpinWaiting() { tls_spin_waiting = outer_; }
 
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::deferred_;
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::retired_;
@@ -72,9 +79,13 @@ RunTimer::~RunTimer() { tls_waited = outer_ || tls_waited; }  // (also when the 
 
 bool Runtime::CanKeepHere() const {
   // Only threads that run their slot once they let go: the progress thread
-  // (after each delivery) and executors (after each work item).
+  // (after each delivery), executors (after each work item) and a thread
+  // that waits in Get polling the network itself (after each poll): it has
+  // nothing else to do, and a hand-off to an executor would have to wait
+  // for its spin to end when they share a core.
   return inline_task_ns_ != 0 && !tls_slot.taken && transport_ &&
-         (transport_->OnProgressThread() || scheduler::ExecutorPool::Current() == executors_.get());
+         (transport_->OnProgressThread() || scheduler::ExecutorPool::Current() == executors_.get() ||
+          tls_spin_waiting);
 }
 
 bool Runtime::TakeInline(int source, const Buffer& data) {
@@ -122,10 +133,18 @@ void Runtime::RunTakenInline() {
     if (kept.call) {
       kept.call();
       counters_.actor_calls_inline.fetch_add(1, std::memory_order_relaxed);
-      continue;
+    } else {
+      RunDecoded(kept.work.source, kept.task, kept.fn);
+      counters_.tasks_inline.fetch_add(1, std::memory_order_relaxed);
     }
-    RunDecoded(kept.work.source, kept.task, kept.fn);
-    counters_.tasks_inline.fetch_add(1, std::memory_order_relaxed);
+    // Before a task that takes a while, what this one sent (its result, a
+    // collective task's input) leaves: another rank may be waiting for it,
+    // and would otherwise wait for the whole chain. (Before short ones the
+    // sends are left to go together.)
+    if (tls_slot.taken && transport_ &&
+        (tls_slot.fn == nullptr || !tls_slot.fn->run_time.ShorterThan(kFlushBeforeNs))) {
+      transport_->FlushSends();
+    }
   }
   tls_running_inline = outer;
   SetCurrent(previous);

@@ -22,8 +22,13 @@ bool Runtime::SpinPoll(uint64_t seq, objects::ObjectValue* out) {
   transport_->BeginPolling();
   int64_t until = objects::NowMicros() + 4 * wait_spin_us_;
   bool found = false;
-  while (!(found = objects_->TryGet(seq, out)) && objects::NowMicros() < until) {
-    transport_->PollOnce();
+  {
+    // Short tasks a poll here delivers run here (after the poll).
+    SpinWaiting waiting;
+    while (!(found = objects_->TryGet(seq, out)) && objects::NowMicros() < until) {
+      transport_->PollOnce();
+    }
+    RunTakenInline();
   }
   transport_->EndPolling();
   return found;
@@ -31,7 +36,10 @@ bool Runtime::SpinPoll(uint64_t seq, objects::ObjectValue* out) {
 
 Result<objects::ObjectValue> Runtime::Get(const internal::ObjectId& id, int64_t timeout_ms) {
   const int64_t deadline = Deadline(timeout_ms);
-  if (id.owner != static_cast<uint32_t>(rank_)) return GetRemote(id, deadline);
+  if (id.owner != static_cast<uint32_t>(rank_)) {
+    if (IsCollective(id)) return Status(StatusCode::kInvalidArgument, NotHere(id));
+    return GetRemote(id, deadline);
+  }
   auto r = GetOwned(id.seq, deadline);
   if (r.ok() && r->spilled && !r->error) {
     Status st = Materialize(id.seq, &r.value());
@@ -76,6 +84,9 @@ std::vector<bool> Runtime::Wait(const std::vector<internal::ObjectId>& ids, int 
   std::vector<std::shared_ptr<internal::RefHandle>> stand_ins;
   seqs.reserve(ids.size());
   for (const auto& id : ids) {
+    if (id.owner != static_cast<uint32_t>(rank_) && IsCollective(id)) {
+      throw Error(ErrorCode::kInvalidArgument, NotHere(id));
+    }
     if (id.owner != static_cast<uint32_t>(rank_)) {
       auto borrowed = std::make_shared<internal::RefHandle>(id, std::weak_ptr<objects::RefSink>());
       stand_ins.push_back(LocalizeRef(borrowed));

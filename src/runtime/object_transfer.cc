@@ -88,6 +88,9 @@ void Runtime::InitObjectTransfer() { borrow_sink_ = std::make_shared<BorrowSink>
 internal::ExportedRef Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>& handle) {
   if (handle == nullptr) return {};
   internal::ExportedRef e{handle->id(), 0};
+  if (static_cast<int>(e.id.owner) != rank_ && IsCollective(e.id)) {
+    throw Error(ErrorCode::kInvalidArgument, NotHere(e.id));
+  }
   if (static_cast<int>(e.id.owner) == rank_) {
     objects_->AddRef(e.id.seq);  // counted before the bytes can leave
   } else if (transport_) {

@@ -46,6 +46,7 @@ Runtime::Runtime(RuntimeDeps deps)
       rank_nodes_(std::move(deps.rank_nodes)),
       inline_bytes_(std::max<uint64_t>(deps.config.inline_bytes, 1)),
       early_dispatch_(deps.size > 1 ? deps.config.early_dispatch : RuntimeConfig::EarlyDispatch::kOff),
+      inbox_(objects_, deps.rank),
       dead_(deps.size, false) {
   fetch_resend_ms_.store(deps.config.fetch_resend_ms);
   if (transport_ && early_dispatch_ == RuntimeConfig::EarlyDispatch::kOn) early_possible_ = true;
@@ -213,6 +214,9 @@ void Runtime::OnMessage(transport::Incoming&& in) {
     case kTaskBounce:
       OnBounce(in.source, in.data);
       break;
+    case kCollectiveValue:
+      OnCollectiveValue(in.source, in.data);
+      break;
     case kTaskResult:
       OnResult(in.source, in.data);
       break;
@@ -285,7 +289,11 @@ void Runtime::OnControl(int source, const Buffer& bytes) {
       break;
     case proto::ControlMessage::kShutdownAck: {
       std::lock_guard<std::mutex> lock(state_mu_);
-      ++acks_;
+      if (msg.shutdown_ack().main_done()) {
+        ++mains_done_;
+      } else {
+        ++acks_;
+      }
       state_cv_.notify_all();
       break;
     }
@@ -337,6 +345,10 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
   RF_ERROR("rank {} is unreachable: {}", rank, why.ToString());
   placement_.MarkDead(rank);
   awaiting_.DropOwner(rank);
+  inbox_.OwnerDied(static_cast<uint32_t>(rank),
+                   objects::ErrorValue(StatusCode::kRankDied,
+                                       "rank " + std::to_string(rank) + " died before it sent this input",
+                                       "", rank));
   FailTasksOn(rank);
   FailFetchesFrom(rank);
   if (control_) control_->OnRankDied(rank);
@@ -395,6 +407,25 @@ int Runtime::ServeUntilShutdown() {
 
 void Runtime::Shutdown() {
   if (stopped_) return;
+  if (spmd_ && transport_ && rank_ != driver_rank_) {
+    // This rank's main is done; the driver stops the job once every rank's is.
+    proto::ControlMessage done;
+    done.mutable_shutdown_ack()->set_rank(rank_);
+    done.mutable_shutdown_ack()->set_main_done(true);
+    Status st = SendControl(driver_rank_, done);
+    if (!st.ok()) RF_WARN("shutdown: telling the driver: {}", st.ToString());
+    (void)ServeUntilShutdown();
+    inbox_.Clear();
+    return;
+  }
+  if (spmd_ && transport_) {
+    std::unique_lock<std::mutex> lock(state_mu_);
+    state_cv_.wait(lock, [&] {
+      int dead = 0;
+      for (int r = 0; r < size_; ++r) dead += (r != rank_ && dead_[r]) ? 1 : 0;
+      return mains_done_ + dead >= size_ - 1;
+    });
+  }
   int expected = 0;
   if (transport_) {
     proto::ControlMessage msg;
@@ -435,6 +466,7 @@ void Runtime::Shutdown() {
   executors_->Stop();
   StopFetchWatchdog();
   if (transport_) transport_->Stop();
+  inbox_.Clear();
   stopped_ = true;
 }
 

@@ -29,6 +29,7 @@
 #include "control/control_service.h"
 #include "objects/object_table.h"
 #include "runtime/awaiting_tasks.h"
+#include "runtime/collective_inbox.h"
 #include "rankflow/actor.h"
 #include "rankflow/internal/core.h"
 #include "scheduler/executor_pool.h"
@@ -55,6 +56,9 @@ class RunTimer {
   bool outer_;
   std::chrono::steady_clock::time_point start_;
 };
+
+/// Whether `id` names a collective task's result (collective_tasks.cc).
+bool IsCollective(const internal::ObjectId& id);
 
 /// The error code a failed control-service reply carries (`fallback` if none).
 inline StatusCode CodeOf(const proto::ActorNameReply& reply, StatusCode fallback) {
@@ -95,6 +99,7 @@ struct RuntimeCounters {
   std::atomic<uint64_t> actor_calls_inline{0};  // actor calls run by the thread that received them
   std::atomic<uint64_t> tasks_early{0};    // sent before their inputs were ready (owner)
   std::atomic<uint64_t> tasks_bounced{0};  // of those, given back and dispatched again (owner)
+  std::atomic<uint64_t> collective_sent{0};  // inputs sent to other ranks' collective tasks
   std::atomic<uint64_t> messages_rejected{0};
   std::atomic<uint64_t> messages_malformed{0};
   std::atomic<uint64_t> objects_spilled{0};
@@ -115,8 +120,14 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Status Start(int64_t timeout_ms = 60000);
   /// Non-driver ranks: serve until the driver shuts the job down. Returns the exit code.
   int ServeUntilShutdown();
-  /// Driver: stops every rank, then this one.
+  /// Driver: stops every rank, then this one. SPMD mode, other ranks: tells
+  /// the driver this rank's main is done, then serves until it stops all.
   void Shutdown();
+  /// SPMD mode: main runs on every rank; the calling thread submits this
+  /// rank's collective tasks (collective_tasks.cc).
+  void EnableSpmd();
+  bool spmd() const { return spmd_; }
+  size_t collective_awaited() const { return inbox_.awaited(); }
 
   // The API (see rankflow/internal/core.h).
   /// Submits the task and empties `req` (see internal::Submit).
@@ -227,6 +238,17 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   /// Starts what became ready, fails what lost an input, bounces the rest.
   void RunAwaited(AwaitingTasks::Outcome& out);
   void DispatchTo(const PendingTask& task, int target);
+  /// Submit, with the result numbered `named` (!= 0: a collective task's, run here).
+  std::shared_ptr<internal::RefHandle> SubmitNumbered(internal::SubmitRequest& req, uint64_t named);
+
+  // Collective tasks, SPMD mode (collective_tasks.cc; runtime/collective_inbox.h).
+  std::shared_ptr<internal::RefHandle> SubmitCollective(internal::SubmitRequest& req);
+  /// Sends this rank's object `ref` to rank `dest` once it is ready.
+  void PushWhenReady(std::shared_ptr<internal::RefHandle> ref, int dest);
+  void OnCollectiveValue(int source, const Buffer& msg);
+  /// Why collective object `id` (another rank's) cannot be used here.
+  std::string NotHere(const internal::ObjectId& id) const;
+
   // Tasks for this rank made ready while this thread delivers messages: their
   // arguments are resolved once what the delivery sends has left (a remote
   // task made ready by the same result is not held up by a local one).
@@ -238,6 +260,18 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void RunDeferred();
   // Whether this thread may keep one piece of work to run after its delivery.
   bool CanKeepHere() const;
+  // While alive, this thread polls the network waiting in Get: it may keep
+  // work like the progress thread (CanKeepHere).
+  class SpinWaiting {
+   public:
+    SpinWaiting();
+    ~SpinWaiting();
+    SpinWaiting(const SpinWaiting&) = delete;
+    SpinWaiting& operator=(const SpinWaiting&) = delete;
+
+   private:
+    bool outer_;
+  };
   // Keeps an actor's call on this thread like a short task (ActorHost::KeepFn).
   bool KeepActorCall(const FunctionEntry& method, std::function<void()>& run);
   void Place(const TaskView& task);  // a task without dependencies
@@ -249,6 +283,13 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void FailObject(uint64_t seq, StatusCode code, const std::string& message,
                   const std::string& task_name);
   void OnResult(int source, const Buffer& msg);
+  /// Decodes a value message (a result, a collective input), adopting a
+  /// same-node store location; an error only if the message is malformed.
+  Status ReceiveValue(int source, const Buffer& msg, uint64_t* seq, objects::ObjectValue* value);
+  /// Sends a value to `dest` as message `kind`: a store location on this
+  /// node, else the bytes; `contained` are the references inside it.
+  void SendValue(int dest, uint16_t kind, uint64_t seq, const objects::ObjectValue& value,
+                 std::vector<internal::ExportedRef> contained);
   void FailTasksOn(int rank);
 
   // Object access (object_access.cc).
@@ -390,6 +431,11 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   bool early_possible_ = false;  // some rank may get early tasks (set in the constructor)
   AwaitingTasks awaiting_;  // early tasks sent here
 
+  bool spmd_ = false;
+  std::thread::id spmd_thread_;   // the thread that submits collective tasks
+  uint64_t next_collective_ = 1;  // (that thread's only)
+  CollectiveInbox inbox_;         // collective tasks' inputs from other ranks
+
   std::mutex inflight_mu_;
   SeqMap<InFlight> inflight_;  // remote tasks by result seq (records recycled)
 
@@ -401,6 +447,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Status startup_error_;  // set when the control rank is unreachable before the view
   int exit_code_ = 0;
   int acks_ = 0;
+  int mains_done_ = 0;  // SPMD mode, driver: other ranks whose main called Shutdown
   std::vector<bool> dead_;
   bool stopped_ = false;
 };

@@ -88,33 +88,38 @@ void Runtime::DeliverResult(uint32_t owner, uint64_t seq, objects::ObjectValue&&
     objects_->Complete(seq, std::move(value));
     return;
   }
+  SendValue(static_cast<int>(owner), kTaskResult, seq, value, std::move(contained));
+}
+
+void Runtime::SendValue(int dest, uint16_t kind, uint64_t seq, const objects::ObjectValue& value,
+                        std::vector<internal::ExportedRef> contained) {
   ScratchBytes scratch;  // copied into a transport batch
   std::vector<uint8_t>& msg = scratch.get();
   Buffer in_store;
   store::Descriptor where;
-  if (!value.error && contained.empty() && SameNode(static_cast<int>(owner)) &&
+  if (!value.error && contained.empty() && SameNode(dest) &&
       CopyIntoStore(value.data, &in_store) && store_->Describe(in_store, &where)) {
-    // Same node: the owner adopts a reference to the result in the store.
+    // Same node: the receiver adopts a reference to the value in the store.
     store_->AddRef(where);
     EncodeStoredResult(msg, seq, rank_, where);
   } else {
     where.size = 0;
     EncodeResult(msg, seq, rank_, value, &contained);
   }
-  Status st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+  Status st = transport_->Send(dest, kind, std::move(msg));
   bool delivered = st.ok();
   if (st.code() == StatusCode::kTooLarge) {
     msg.clear();
     EncodeResult(msg, seq, rank_,
                  ErrorValue(StatusCode::kTooLarge, "result: " + st.message(), "", rank_));
-    st = transport_->Send(static_cast<int>(owner), kTaskResult, std::move(msg));
+    st = transport_->Send(dest, kind, std::move(msg));
   }
   if (!delivered) {
-    // Nobody will hold what the result pointed at: give it back.
+    // Nobody will hold what the message pointed at: give it back.
     if (where.size > 0) store_->Release(where);
     MakeContained(std::move(contained));
   }
-  if (!st.ok()) RF_WARN("result for object {} to rank {}: {}", seq, owner, st.ToString());
+  if (!st.ok()) RF_WARN("value of object {} to rank {}: {}", seq, dest, st.ToString());
 }
 
 }  // namespace rankflow::runtime

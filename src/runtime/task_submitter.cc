@@ -37,6 +37,16 @@ void Runtime::Resolved(PendingTask* task) {
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {
+  if (req.options->owner >= 0) return SubmitCollective(req);
+  return SubmitNumbered(req, 0);
+}
+
+std::shared_ptr<internal::RefHandle> Runtime::SubmitNumbered(internal::SubmitRequest& req,
+                                                             uint64_t named) {
+  // `named` != 0: a collective task's number, known to every rank; it runs here.
+  const int affinity = named != 0 ? rank_ : req.options->rank;
+  auto number = [&] { return named != 0 ? objects_->CreatePendingWatching(nullptr, 0, named)
+                                        : objects_->CreatePending(); };
   // References inside the arguments travel with the message; its one decode adopts them.
   if (!req.args.empty()) TakeExports();
   // (The handle and the pending task are usually freed on another thread:
@@ -48,27 +58,35 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
   };
   if (req.refs.empty()) {
     // The common case: nothing to wait for, so nothing to keep; place and send now.
-    const uint64_t seq = objects_->CreatePending();
+    const uint64_t seq = number();
     auto handle = handle_of(seq);
     Place(TaskView{seq, req.function, req.options->name, req.options->resources,
-                   req.options->rank, req.num_args, req.args});
+                   affinity, req.num_args, req.args});
     return handle;
   }
   for (auto& ref : req.refs) {
     if (ref == nullptr) {
-      const uint64_t seq = objects_->CreatePending();
+      const uint64_t seq = number();
       auto handle = handle_of(seq);
       FailObject(seq, StatusCode::kInvalidArgument, "an ObjectRef argument is empty",
                  *req.function);
       return handle;
     }
-    if (static_cast<int>(ref->id().owner) != rank_) ref = LocalizeRef(ref);  // (no copy when local)
+    if (static_cast<int>(ref->id().owner) != rank_) {
+      if (IsCollective(ref->id())) {
+        const uint64_t seq = number();
+        auto handle = handle_of(seq);
+        FailObject(seq, StatusCode::kInvalidArgument, NotHere(ref->id()), *req.function);
+        return handle;
+      }
+      ref = LocalizeRef(ref);  // (no copy when local)
+    }
   }
   auto task = std::allocate_shared<PendingTask>(RecycledAllocator<PendingTask>());
   task->function = req.function;
   task->name = req.options->name;
   task->demand = req.options->resources;
-  task->affinity = req.options->rank;
+  task->affinity = affinity;
   task->num_args = req.num_args;
   task->Take(req);
   // Resolve dependencies without holding a thread: the last one to complete
@@ -85,14 +103,14 @@ std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& re
     hooks[i].owner = task.get();
   }
   if (early_possible_) {
-    task->seq = objects_->CreatePending();
+    task->seq = number();
     bool local[PendingTask::kInlineDeps];
     const int early = EarlyTarget(*task, local);
     if (early >= 0) SendEarly(task, early, local);
     objects_->OnReadyAll(hooks, refs.size());
   } else {
     // Numbered and registered on its dependencies under one lock.
-    task->seq = objects_->CreatePendingWatching(hooks, refs.size());
+    task->seq = objects_->CreatePendingWatching(hooks, refs.size(), named);
   }
   auto handle = handle_of(task->seq);
   Resolved(task.get());
@@ -197,30 +215,37 @@ void Runtime::FailObject(uint64_t seq, StatusCode code, const std::string& messa
   objects_->Complete(seq, objects::ErrorValue(code, message, task_name, rank_));
 }
 
+Status Runtime::ReceiveValue(int source, const Buffer& msg, uint64_t* seq,
+                             objects::ObjectValue* value) {
+  store::Descriptor where;
+  bool stored = false;
+  std::vector<internal::ExportedRef> contained;
+  Status st = DecodeResult(msg, seq, value, &where, &stored, &contained);
+  for (const auto& e : contained) {
+    if (e.id.owner >= static_cast<uint32_t>(size_)) st = Status(StatusCode::kMalformed, "bad reference");
+  }
+  if (!st.ok()) return st;
+  value->contained = MakeContained(std::move(contained));
+  if (stored) {
+    // A same-node rank put the value into the store for us.
+    auto view = store_ ? store_->Adopt(where)
+                       : Result<Buffer>(Status(StatusCode::kMalformed, "no store on this rank"));
+    if (view.ok()) {
+      value->data = std::move(*view);
+    } else {
+      *value = objects::ErrorValue(StatusCode::kObjectLost,
+                                   "the value's store location is invalid: " + view.status().message(),
+                                   "", source);
+    }
+  }
+  return Status::Ok();
+}
+
 void Runtime::OnResult(int source, const Buffer& msg) {
   uint64_t seq = 0;
   objects::ObjectValue value;
   bool placed = false;
-  store::Descriptor where;
-  bool stored = false;
-  std::vector<internal::ExportedRef> contained;
-  Status st = DecodeResult(msg, &seq, &value, &where, &stored, &contained);
-  for (const auto& e : contained) {
-    if (e.id.owner >= static_cast<uint32_t>(size_)) st = Status(StatusCode::kMalformed, "bad reference");
-  }
-  if (st.ok()) value.contained = MakeContained(std::move(contained));
-  if (st.ok() && stored) {
-    // A same-node executor put the result into the store for us.
-    auto view = store_ ? store_->Adopt(where)
-                       : Result<Buffer>(Status(StatusCode::kMalformed, "no store on this rank"));
-    if (view.ok()) {
-      value.data = std::move(*view);
-    } else {
-      value = objects::ErrorValue(StatusCode::kObjectLost,
-                                  "the result's store location is invalid: " + view.status().message(),
-                                  "", source);
-    }
-  }
+  Status st = ReceiveValue(source, msg, &seq, &value);
   if (!st.ok()) {
     counters_.messages_malformed.fetch_add(1);
     RF_WARN("dropped a result from rank {}: {}", source, st.ToString());

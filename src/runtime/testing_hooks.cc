@@ -42,6 +42,12 @@ uint64_t TasksSentEarly() {
   return runtime::Runtime::CurrentOrThrow().counters().tasks_early.load();
 }
 
+uint64_t CollectiveInputsSent() {
+  return runtime::Runtime::CurrentOrThrow().counters().collective_sent.load();
+}
+
+uint64_t CollectiveInputsAwaited() { return runtime::Runtime::CurrentOrThrow().collective_awaited(); }
+
 uint64_t TasksBounced() {
   return runtime::Runtime::CurrentOrThrow().counters().tasks_bounced.load();
 }

@@ -23,6 +23,10 @@ uint64_t TasksRunInline();
 /// those, tasks given back to it and dispatched again.
 uint64_t TasksSentEarly();
 uint64_t TasksBounced();
+/// SPMD mode: values this rank sent to other ranks' collective tasks, and
+/// inputs of its own collective tasks still on their way.
+uint64_t CollectiveInputsSent();
+uint64_t CollectiveInputsAwaited();
 /// Actor calls this rank ran on the thread that received them.
 uint64_t ActorCallsRunInline();
 /// Whether this rank's link to `rank` is a same-host, shared-memory one.

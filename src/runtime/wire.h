@@ -35,6 +35,7 @@ enum MessageKindId : uint16_t {
   kObjectHave = 11,    // a rank on another node now holds a copy
   kTaskInput = 12,     // early dispatch: an input the owner pushes (runtime/awaiting_tasks.h)
   kTaskBounce = 13,    // early dispatch: a task given back to its owner
+  kCollectiveValue = 14,  // SPMD: an input of a collective task, sent to its owner (as kTaskResult)
 };
 
 /// Task flags (TaskWire::flags).

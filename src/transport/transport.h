@@ -75,6 +75,10 @@ class Transport {
   /// Handlers then run on the polling thread, still one at a time.
   /// Returns true if anything was sent or received. Never blocks.
   virtual bool PollOnce() { return false; }
+  /// Sends what is queued for other ranks now, if no other thread is
+  /// driving the network (then that one will). For a thread about to run
+  /// more work kept from a delivery: what the last work sent leaves first.
+  virtual void FlushSends() {}
   /// Whether the calling thread is the transport's own progress thread.
   virtual bool OnProgressThread() const { return false; }
   /// Brackets a run of PollOnce calls; the progress thread stays out of the

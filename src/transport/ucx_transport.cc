@@ -458,7 +458,13 @@ std::unique_ptr<UcxTransport::OutMsg> UcxTransport::SendOne(int dest, std::uniqu
   return nullptr;
 }
 
-bool UcxTransport::FlushQueues() {
+void UcxTransport::FlushSends() {
+  std::unique_lock<std::mutex> lock(worker_mu_, std::try_to_lock);
+  if (!lock.owns_lock() || stopping_.load(std::memory_order_relaxed)) return;
+  FlushQueues(/*deliver_self=*/false);
+}
+
+bool UcxTransport::FlushQueues(bool deliver_self) {
   // (A plain load first: an idle poll costs no locked instruction.)
   if (!pending_.load(std::memory_order_acquire) || !pending_.exchange(false)) return false;
   flushing_.clear();
@@ -469,7 +475,11 @@ bool UcxTransport::FlushQueues() {
       if (spare_batches_.size() < kSpareBatches) spare_batches_.push_back(std::move(m));
     }
     sent_.clear();
-    flushing_self_.swap(self_q_);
+    if (deliver_self) {
+      flushing_self_.swap(self_q_);
+    } else if (!self_q_.empty()) {
+      pending_.store(true, std::memory_order_seq_cst);  // left for the next full flush
+    }
     for (int d : dirty_) {
       for (auto& m : outq_[d]) flushing_.emplace_back(d, std::move(m));
       outq_[d].clear();

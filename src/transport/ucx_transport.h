@@ -69,6 +69,7 @@ class UcxTransport : public Transport {
   bool OnProgressThread() const override {
     return std::this_thread::get_id() == progress_id_.load(std::memory_order_relaxed);
   }
+  void FlushSends() override;
   void BeginPolling() override;
   void EndPolling() override;
   int rank() const override { return rank_; }
@@ -85,7 +86,9 @@ class UcxTransport : public Transport {
   UcxTransport(int rank, int size, const UcxOptions& opts);
   Status Init();
   void Loop();
-  bool FlushQueues();
+  /// Sends what is queued (under worker_mu_); `deliver_self`: also hands
+  /// this rank's messages to itself to their handler.
+  bool FlushQueues(bool deliver_self = true);
   /// Hands `msg` to UCX; returns it if UCX is done with it already (or it
   /// could not be sent), so that its memory can be reused.
   std::unique_ptr<OutMsg> SendOne(int dest, std::unique_ptr<OutMsg> msg);

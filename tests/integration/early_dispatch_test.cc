@@ -6,6 +6,7 @@
 #include <rankflow/rankflow.h>
 
 #include "runtime/testing_hooks.h"
+#include "stencil_serial.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -52,18 +53,7 @@ long Combine(int a, int b, std::vector<uint8_t> big) {
 
 RANKFLOW_REMOTE(Cell, CellSlow, CellFailsAt, Start, SleepThen, Big, Combine);
 
-// The stencil computed here, step by step.
-std::vector<double> Serial(int width, int steps) {
-  std::vector<double> prev(width), cur(width);
-  for (int x = 0; x < width; ++x) prev[x] = x;
-  for (int t = 1; t < steps; ++t) {
-    for (int x = 0; x < width; ++x) {
-      cur[x] = Cell(prev[x > 0 ? x - 1 : x], prev[x], prev[x + 1 < width ? x + 1 : x], t);
-    }
-    prev.swap(cur);
-  }
-  return prev;
-}
+std::vector<double> Serial(int width, int steps) { return SerialStencil(width, steps, Cell); }
 
 // Columns start in blocks of two per rank, so that most of each task's
 // inputs come from its own column's rank (where it is then sent early).

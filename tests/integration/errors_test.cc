@@ -97,6 +97,18 @@ TEST(Errors, InfeasibleResourcesFailFast) {
   EXPECT_EQ(*rankflow::Get(rankflow::Task(Identity).Remote(9)), 9);
 }
 
+TEST(Errors, CollectiveTaskNeedsSpmdMode) {
+  // SetOwner makes a collective task, which only SPMD mode has.
+  try {
+    rankflow::Task(Identity).SetOwner(0).Remote(1);
+    FAIL() << "a collective task was accepted in driver mode";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("InitMode::kSpmd"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(*rankflow::Get(rankflow::Task(Identity).Remote(4)), 4);
+}
+
 TEST(Errors, OversizeArgumentAndResultAreClearErrors) {
   // The tests run with RANKFLOW_MAX_MESSAGE_BYTES=4M.
   int last = rankflow::Size() - 1;

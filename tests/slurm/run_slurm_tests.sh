@@ -190,7 +190,8 @@ if m.get("launcher") != "srun" or m.get("nodes") != 2:
 want = {"mpi pingpong half round trip": None, "ucx am latency": None, "metg mpi": None,
         "single client tasks sync median latency": "mpi pingpong round trip",
         "inter node get 16 mib bandwidth": "ucx_perftest ucp_am_bw (tcp,self)",
-        "metg rankflow tasks": "metg mpi", "metg rankflow actors": "metg mpi"}
+        "metg rankflow tasks": "metg mpi", "metg rankflow actors": "metg mpi",
+        "metg rankflow tasks spmd": "metg mpi"}
 for name, base in want.items():
     r = rows.get(name)
     if r is None or not r["value"] > 0:
