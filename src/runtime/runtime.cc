@@ -313,16 +313,23 @@ void Runtime::ApplyView(const proto::ClusterView& view) {
     for (const auto& [k, v] : e.resources()) c.resources[k] = v;
     ranks.push_back(std::move(c));
   }
+  // Ranks the service saw die that this one has not: a rank learns of a
+  // death it has no traffic to notice (an input it waits for from there).
+  std::vector<int> gone;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     if (view.version() <= view_version_) return;
     for (size_t r = 0; r < ranks.size() && r < dead_.size(); ++r) {
       if (dead_[r]) ranks[r].alive = false;
+      if (!ranks[r].alive && !dead_[r] && static_cast<int>(r) != rank_) gone.push_back(static_cast<int>(r));
     }
     placement_.Update(std::move(ranks));
     view_version_ = view.version();
   }
   state_cv_.notify_all();
+  for (int r : gone) {
+    OnPeerFailure(r, Status(StatusCode::kRankDied, "the control service reports it gone"));
+  }
 }
 
 void Runtime::OnPeerFailure(int rank, const Status& why) {
