@@ -88,8 +88,13 @@ void Runtime::InitObjectTransfer() { borrow_sink_ = std::make_shared<BorrowSink>
 internal::ExportedRef Runtime::ExportRef(const std::shared_ptr<internal::RefHandle>& handle) {
   if (handle == nullptr) return {};
   internal::ExportedRef e{handle->id(), 0};
-  if (static_cast<int>(e.id.owner) != rank_ && IsCollective(e.id)) {
-    throw Error(ErrorCode::kInvalidArgument, NotHere(e.id));
+  if (IsCollective(e.id)) {
+    // Only a name on the other ranks: it cannot travel inside a value. The
+    // value being encoded is abandoned; the counts it took so far go back.
+    MakeContained(TakeExports());
+    throw Error(ErrorCode::kInvalidArgument,
+                "object " + e.id.ToString() + " is a collective task's result: it cannot be nested "
+                "in a value (pass it to tasks as an argument)");
   }
   if (static_cast<int>(e.id.owner) == rank_) {
     objects_->AddRef(e.id.seq);  // counted before the bytes can leave

@@ -91,7 +91,9 @@ TEST(EarlyDispatch, StencilMatchesSerialComputation) {
     // Columns computed on other ranks are chains of tasks sent ahead (for
     // certain when the first step is slow: the whole graph is submitted
     // while it runs; the fast graph's count depends on timing).
-    if (slow && rankflow::Size() > 1) EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+    if (slow && rankflow::Size() > 1) {
+      EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+    }
   }
 }
 
@@ -137,7 +139,9 @@ TEST(EarlyDispatch, InputErrorFailsDependentsWithTheCause) {
       EXPECT_NE(std::string(e.what()).find("dependency"), std::string::npos) << e.what();
     }
   }
-  if (rankflow::Size() > 1) EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+  if (rankflow::Size() > 1) {
+    EXPECT_GT(rankflow::testing::TasksSentEarly(), early_before);
+  }
   // The runtime goes on: a fresh graph computes.
   auto ok = Stencil(width, 10, [&](const auto& l, const auto& c, const auto& r, int t) {
     return rankflow::Task(Cell).Remote(l, c, r, t);

@@ -87,7 +87,9 @@ TEST(Spmd, StencilMatchesSerialComputation) {
   for (const auto& ref : last) sum = rankflow::Task(Add).SetOwner(0).Remote(sum, ref);
   const std::vector<double> want = Serial(width, steps);
   for (int x = 0; x < width; ++x) {
-    if (OwnerOf(x) == rankflow::Rank()) EXPECT_DOUBLE_EQ(*rankflow::Get(last[x]), want[x]) << "column " << x;
+    if (OwnerOf(x) == rankflow::Rank()) {
+      EXPECT_DOUBLE_EQ(*rankflow::Get(last[x]), want[x]) << "column " << x;
+    }
   }
   if (rankflow::Rank() == 0) {
     EXPECT_DOUBLE_EQ(*rankflow::Get(sum), std::accumulate(want.begin(), want.end(), 0.0));
@@ -159,6 +161,32 @@ TEST(Spmd, AnotherRanksResultIsReadOnlyOnItsOwner) {
   }
   // Its own is there.
   EXPECT_DOUBLE_EQ(*rankflow::Get(refs[rankflow::Rank()]), rankflow::Rank());
+}
+
+TEST(Spmd, CollectiveResultsDoNotTravelInsideValues) {
+  auto own = rankflow::Task(Start).SetOwner(0).Remote(3);
+  if (rankflow::Rank() == 0) {  // (the owner's own handle; elsewhere only a name)
+    const uint64_t before = rankflow::testing::OwnedObjectCount();
+    {
+      auto plain = rankflow::Put(1.5);  // counted by the encoding first, then given back
+      try {
+        rankflow::Put(std::vector<rankflow::ObjectRef<double>>{plain, own});
+        ADD_FAILURE() << "a collective result was nested in a value";
+      } catch (const rankflow::Error& e) {
+        EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("cannot be nested"), std::string::npos) << e.what();
+      }
+    }
+    // `plain` is freed: the failed encoding left no count on it.
+    EXPECT_EQ(rankflow::testing::OwnedObjectCount(), before);
+    EXPECT_DOUBLE_EQ(*rankflow::Get(own), 3.0);
+  }
+  // The other ranks wait here for rank 0 (nothing of the next test's may
+  // reach its table while it counts).
+  auto gate = rankflow::Task(Start).SetOwner(0).Remote(0);
+  std::vector<rankflow::ObjectRef<double>> passed;
+  for (int r = 0; r < rankflow::Size(); ++r) passed.push_back(rankflow::Task(Add).SetOwner(r).Remote(gate, 1.0));
+  EXPECT_DOUBLE_EQ(*rankflow::Get(passed[rankflow::Rank()]), 1.0);
 }
 
 TEST(Spmd, BadCollectiveCallsAreRefusedOnEveryRank) {
