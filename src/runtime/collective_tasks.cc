@@ -41,22 +41,31 @@ std::string Runtime::NotHere(const internal::ObjectId& id) const {
 void Runtime::EnableSpmd() {
   spmd_ = true;
   spmd_thread_ = std::this_thread::get_id();
+  std::lock_guard<std::mutex> lock(state_mu_);
+  spmd_main_running_ = true;
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitRequest& req) {
   const int owner = req.options->owner;
   const std::string& display = req.options->name.empty() ? *req.function : req.options->name;
+  // References nested in the arguments were counted for a message that,
+  // on a refusal or on another rank than the owner, is never sent.
+  auto drop_exports = [this] { MakeContained(TakeExports()); };
   if (!spmd_) {
+    drop_exports();
     throw Error(ErrorCode::kInvalidArgument,
                 "task " + display + ": SetOwner() makes a collective task, which needs "
                 "rankflow::Init(argc, argv, rankflow::InitMode::kSpmd)");
   }
-  if (std::this_thread::get_id() != spmd_thread_) {
+  if (std::this_thread::get_id() != spmd_thread_ || RunningInline()) {
+    // (The Init thread runs tasks too while it waits: not those calls either.)
+    drop_exports();
     throw Error(ErrorCode::kInvalidArgument,
                 "task " + display + ": collective tasks are submitted by the thread that "
                 "called Init (every rank in the same order), not from tasks or other threads");
   }
   if (owner >= size_) {
+    drop_exports();
     throw Error(ErrorCode::kInvalidArgument, "task " + display + ": SetOwner(" +
                                                  std::to_string(owner) + ") is not a rank of this job (" +
                                                  std::to_string(size_) + " ranks)");
@@ -68,6 +77,7 @@ std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitR
         PushWhenReady(ref, owner);
       }
     }
+    drop_exports();
     req.refs.clear();
     req.args.clear();
     // A name only: nothing here to release.

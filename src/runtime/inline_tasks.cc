@@ -35,11 +35,7 @@ constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
 constexpr uint64_t kFlushBeforeNs = 1000;
 thread_local bool tls_running_inline = false;
 thread_local bool tls_waited = false;
-thread_local bool tls_spin_waiting = false;  // a thread polling the network in Get (SpinPoll)
 }  // namespace
-
-Runtime::SpinWaiting::SpinWaiting() : outer_(tls_spin_waiting) { tls_spin_waiting = true; }
-Runtime::SpinWaiting::~SpinWaiting() { tls_spin_waiting = outer_; }
 
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::deferred_;
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::retired_;
@@ -79,13 +75,9 @@ RunTimer::~RunTimer() { tls_waited = outer_ || tls_waited; }  // (also when the 
 
 bool Runtime::CanKeepHere() const {
   // Only threads that run their slot once they let go: the progress thread
-  // (after each delivery), executors (after each work item) and a thread
-  // that waits in Get polling the network itself (after each poll): it has
-  // nothing else to do, and a hand-off to an executor would have to wait
-  // for its spin to end when they share a core.
+  // (after each delivery) and executors (after each work item).
   return inline_task_ns_ != 0 && !tls_slot.taken && transport_ &&
-         (transport_->OnProgressThread() || scheduler::ExecutorPool::Current() == executors_.get() ||
-          tls_spin_waiting);
+         (transport_->OnProgressThread() || scheduler::ExecutorPool::Current() == executors_.get());
 }
 
 bool Runtime::TakeInline(int source, const Buffer& data) {

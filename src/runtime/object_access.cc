@@ -22,13 +22,8 @@ bool Runtime::SpinPoll(uint64_t seq, objects::ObjectValue* out) {
   transport_->BeginPolling();
   int64_t until = objects::NowMicros() + 4 * wait_spin_us_;
   bool found = false;
-  {
-    // Short tasks a poll here delivers run here (after the poll).
-    SpinWaiting waiting;
-    while (!(found = objects_->TryGet(seq, out)) && objects::NowMicros() < until) {
-      transport_->PollOnce();
-    }
-    RunTakenInline();
+  while (!(found = objects_->TryGet(seq, out)) && objects::NowMicros() < until) {
+    transport_->PollOnce();
   }
   transport_->EndPolling();
   return found;

@@ -202,6 +202,11 @@ std::shared_ptr<internal::RefHandle> Runtime::LocalizeRef(
   const uint64_t seq = objects_->CreatePending();
   auto local = std::make_shared<internal::RefHandle>(
       internal::ObjectId{static_cast<uint32_t>(rank_), 0, seq}, objects_);
+  if (IsCollective(ref->id())) {
+    // Another rank's collective result is only a name here (an actor call's argument).
+    objects_->Complete(seq, objects::ErrorValue(StatusCode::kInvalidArgument, NotHere(ref->id()), "", rank_));
+    return local;
+  }
   std::shared_ptr<Fetch> f = StartFetch(ref->id());
   auto complete = [this, seq, ref](const objects::ObjectValue& v) { objects_->Complete(seq, v); };
   objects::ObjectValue now;

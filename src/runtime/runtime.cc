@@ -47,6 +47,7 @@ Runtime::Runtime(RuntimeDeps deps)
       inline_bytes_(std::max<uint64_t>(deps.config.inline_bytes, 1)),
       early_dispatch_(deps.size > 1 ? deps.config.early_dispatch : RuntimeConfig::EarlyDispatch::kOff),
       inbox_(objects_, deps.rank),
+      main_done_(deps.size, false),
       dead_(deps.size, false) {
   fetch_resend_ms_.store(deps.config.fetch_resend_ms);
   if (transport_ && early_dispatch_ == RuntimeConfig::EarlyDispatch::kOn) early_possible_ = true;
@@ -290,7 +291,7 @@ void Runtime::OnControl(int source, const Buffer& bytes) {
     case proto::ControlMessage::kShutdownAck: {
       std::lock_guard<std::mutex> lock(state_mu_);
       if (msg.shutdown_ack().main_done()) {
-        ++mains_done_;
+        main_done_[source] = true;
       } else {
         ++acks_;
       }
@@ -327,6 +328,8 @@ void Runtime::ApplyView(const proto::ClusterView& view) {
     view_version_ = view.version();
   }
   state_cv_.notify_all();
+  // The service's view is the job's word on deaths (as a cluster head's
+  // health checks are): a rank dead there is dead here.
   for (int r : gone) {
     OnPeerFailure(r, Status(StatusCode::kRankDied, "the control service reports it gone"));
   }
@@ -338,7 +341,8 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
     std::lock_guard<std::mutex> lock(state_mu_);
     if (dead_[rank]) return;
     dead_[rank] = true;
-    stopping = stop_requested_;
+    // (While this rank's SPMD main runs, a failure still fails what waits on it.)
+    stopping = stop_requested_ && !spmd_main_running_;
     if (view_version_ == 0 && rank == control_rank_) {
       // Without the control service the job cannot start: fail Init now.
       startup_error_ = Status(StatusCode::kRankDied,
@@ -414,6 +418,10 @@ int Runtime::ServeUntilShutdown() {
 
 void Runtime::Shutdown() {
   if (stopped_) return;
+  if (spmd_) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    spmd_main_running_ = false;
+  }
   if (spmd_ && transport_ && rank_ != driver_rank_) {
     // This rank's main is done; the driver stops the job once every rank's is.
     proto::ControlMessage done;
@@ -428,9 +436,10 @@ void Runtime::Shutdown() {
   if (spmd_ && transport_) {
     std::unique_lock<std::mutex> lock(state_mu_);
     state_cv_.wait(lock, [&] {
-      int dead = 0;
-      for (int r = 0; r < size_; ++r) dead += (r != rank_ && dead_[r]) ? 1 : 0;
-      return mains_done_ + dead >= size_ - 1;
+      for (int r = 0; r < size_; ++r) {
+        if (r != rank_ && !main_done_[r] && !dead_[r]) return false;
+      }
+      return true;
     });
   }
   int expected = 0;

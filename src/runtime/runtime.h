@@ -260,18 +260,6 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void RunDeferred();
   // Whether this thread may keep one piece of work to run after its delivery.
   bool CanKeepHere() const;
-  // While alive, this thread polls the network waiting in Get: it may keep
-  // work like the progress thread (CanKeepHere).
-  class SpinWaiting {
-   public:
-    SpinWaiting();
-    ~SpinWaiting();
-    SpinWaiting(const SpinWaiting&) = delete;
-    SpinWaiting& operator=(const SpinWaiting&) = delete;
-
-   private:
-    bool outer_;
-  };
   // Keeps an actor's call on this thread like a short task (ActorHost::KeepFn).
   bool KeepActorCall(const FunctionEntry& method, std::function<void()>& run);
   void Place(const TaskView& task);  // a task without dependencies
@@ -447,7 +435,10 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   Status startup_error_;  // set when the control rank is unreachable before the view
   int exit_code_ = 0;
   int acks_ = 0;
-  int mains_done_ = 0;  // SPMD mode, driver: other ranks whose main called Shutdown
+  // SPMD mode: which ranks' main called Shutdown (driver), and whether this
+  // rank's main still runs (rank failures are handled until it is done).
+  std::vector<bool> main_done_;
+  bool spmd_main_running_ = false;
   std::vector<bool> dead_;
   bool stopped_ = false;
 };

@@ -478,7 +478,8 @@ bool UcxTransport::FlushQueues(bool deliver_self) {
     if (deliver_self) {
       flushing_self_.swap(self_q_);
     } else if (!self_q_.empty()) {
-      pending_.store(true, std::memory_order_seq_cst);  // left for the next full flush
+      pending_.store(true, std::memory_order_seq_cst);  // left for the next full flush,
+      Wake();                                          // which must not sleep past them
     }
     for (int d : dirty_) {
       for (auto& m : outq_[d]) flushing_.emplace_back(d, std::move(m));

@@ -40,7 +40,23 @@ int RankHere(int v) { return rankflow::Rank() * 1000 + v; }
 // A collective submission from inside a task: refused.
 double Nested() { return *rankflow::Get(rankflow::Task(Start).SetOwner(0).Remote(1)); }
 
+double SumRefs(std::vector<rankflow::ObjectRef<double>> refs) {
+  double sum = 0;
+  for (const auto& r : refs) sum += *rankflow::Get(r);
+  return sum;
+}
+
+class Acc {
+ public:
+  double Add(double v) { return total_ += v; }
+
+ private:
+  double total_ = 0;
+};
+Acc* MakeAcc() { return new Acc; }
+
 RANKFLOW_REMOTE(Cell, CellFailsAt, Start, Add, Ramp, Total, RankHere, Nested);
+RANKFLOW_REMOTE(SumRefs, MakeAcc, &Acc::Add);
 
 int OwnerOf(int x) { return x % rankflow::Size(); }
 
@@ -76,6 +92,32 @@ uint64_t SettlesTo(uint64_t want, F&& f) {
     now = f();
   }
   return now;
+}
+
+// Returns once every rank has called it (collective tasks: each rank's
+// token goes to rank 0, whose sum comes back to each).
+void Barrier() {
+  std::vector<rankflow::ObjectRef<double>> tokens;
+  for (int r = 0; r < rankflow::Size(); ++r) tokens.push_back(rankflow::Task(Start).SetOwner(r).Remote(r));
+  auto all = tokens[0];
+  for (int r = 1; r < rankflow::Size(); ++r) all = rankflow::Task(Add).SetOwner(0).Remote(all, tokens[r]);
+  std::vector<rankflow::ObjectRef<double>> back;
+  for (int r = 0; r < rankflow::Size(); ++r) back.push_back(rankflow::Task(Add).SetOwner(r).Remote(all, 0.0));
+  const int n = rankflow::Size();
+  EXPECT_DOUBLE_EQ(*rankflow::Get(back[rankflow::Rank()]), n * (n - 1) / 2.0);
+}
+
+// This rank's object count once it is steady (objects of earlier work may
+// still be going).
+uint64_t SteadyObjectCount() {
+  uint64_t before = rankflow::testing::OwnedObjectCount();
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const uint64_t now = rankflow::testing::OwnedObjectCount();
+    if (now == before) break;
+    before = now;
+  }
+  return before;
 }
 
 TEST(Spmd, StencilMatchesSerialComputation) {
@@ -167,14 +209,7 @@ TEST(Spmd, AnotherRanksResultIsReadOnlyOnItsOwner) {
 TEST(Spmd, CollectiveResultsDoNotTravelInsideValues) {
   auto own = rankflow::Task(Start).SetOwner(0).Remote(3);
   if (rankflow::Rank() == 0) {  // (the owner's own handle; elsewhere only a name)
-    // (Objects of earlier tests may still be going: count once it is steady.)
-    uint64_t before = rankflow::testing::OwnedObjectCount();
-    for (int i = 0; i < 100; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      const uint64_t now = rankflow::testing::OwnedObjectCount();
-      if (now == before) break;
-      before = now;
-    }
+    const uint64_t before = SteadyObjectCount();
     {
       auto plain = rankflow::Put(1.5);  // counted by the encoding first, then given back
       try {
@@ -195,6 +230,43 @@ TEST(Spmd, CollectiveResultsDoNotTravelInsideValues) {
   std::vector<rankflow::ObjectRef<double>> passed;
   for (int r = 0; r < rankflow::Size(); ++r) passed.push_back(rankflow::Task(Add).SetOwner(r).Remote(gate, 1.0));
   EXPECT_DOUBLE_EQ(*rankflow::Get(passed[rankflow::Rank()]), 1.0);
+}
+
+TEST(Spmd, NestedReferencesInArgumentsAreFreedOnEveryRank) {
+  // A collective task whose argument holds references: the owner reads its
+  // own; on the other ranks the message is never sent, and the counts the
+  // encoding took go back (each rank's object is freed).
+  const uint64_t before = SteadyObjectCount();
+  {
+    auto mine = rankflow::Put(2.5);
+    auto total = rankflow::Task(SumRefs).SetOwner(0).Remote(std::vector<rankflow::ObjectRef<double>>{mine});
+    if (rankflow::Rank() == 0) {
+      EXPECT_DOUBLE_EQ(*rankflow::Get(total), 2.5);
+    }
+  }
+  // (Counted on the other ranks: nothing reaches their tables before their
+  // own Barrier token has gone, while rank 0 takes the others' tokens.)
+  if (rankflow::Rank() != 0) {
+    EXPECT_LE(SettlesTo(before, [] { return rankflow::testing::OwnedObjectCount(); }), before);
+  }
+  Barrier();  // (nobody's next test reaches a rank's table while it counts)
+}
+
+TEST(Spmd, ActorCallsRefuseAnotherRanksCollectiveResult) {
+  if (rankflow::Size() < 2) GTEST_SKIP() << "needs two ranks";
+  std::vector<rankflow::ObjectRef<double>> refs;
+  for (int r = 0; r < rankflow::Size(); ++r) refs.push_back(rankflow::Task(Start).SetOwner(r).Remote(r + 1));
+  auto acc = rankflow::Actor(MakeAcc).SetRank(rankflow::Rank()).Remote();
+  const int other = (rankflow::Rank() + 1) % rankflow::Size();
+  try {
+    rankflow::Get(acc.Task(&Acc::Add).Remote(refs[other]));
+    ADD_FAILURE() << "an actor call read another rank's collective result";
+  } catch (const rankflow::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("owned by rank " + std::to_string(other)), std::string::npos)
+        << e.what();
+  }
+  // Its own is an ordinary argument here.
+  EXPECT_DOUBLE_EQ(*rankflow::Get(acc.Task(&Acc::Add).Remote(refs[rankflow::Rank()])), rankflow::Rank() + 1);
 }
 
 TEST(Spmd, BadCollectiveCallsAreRefusedOnEveryRank) {
