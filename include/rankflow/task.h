@@ -76,6 +76,7 @@ class TaskCaller {
   /// message each; its result can be read on `owner` or passed to further
   /// collective tasks (docs/spmd.md).
   TaskCaller& SetOwner(int owner) {
+    options_.collective = true;
     options_.owner = owner;
     return *this;
   }

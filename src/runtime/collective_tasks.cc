@@ -64,7 +64,7 @@ std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitR
                 "task " + display + ": collective tasks are submitted by the thread that "
                 "called Init (every rank in the same order), not from tasks or other threads");
   }
-  if (owner >= size_) {
+  if (owner < 0 || owner >= size_) {
     drop_exports();
     throw Error(ErrorCode::kInvalidArgument, "task " + display + ": SetOwner(" +
                                                  std::to_string(owner) + ") is not a rank of this job (" +

@@ -37,7 +37,7 @@ void Runtime::Resolved(PendingTask* task) {
 }
 
 std::shared_ptr<internal::RefHandle> Runtime::Submit(internal::SubmitRequest& req) {
-  if (req.options->owner >= 0) return SubmitCollective(req);
+  if (req.options->collective) return SubmitCollective(req);
   return SubmitNumbered(req, 0);
 }
 

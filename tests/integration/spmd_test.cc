@@ -270,12 +270,14 @@ TEST(Spmd, ActorCallsRefuseAnotherRanksCollectiveResult) {
 }
 
 TEST(Spmd, BadCollectiveCallsAreRefusedOnEveryRank) {
-  try {
-    rankflow::Task(Start).SetOwner(rankflow::Size()).Remote(1);
-    ADD_FAILURE() << "SetOwner(Size()) was accepted";
-  } catch (const rankflow::Error& e) {
-    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
-    EXPECT_NE(std::string(e.what()).find("not a rank of this job"), std::string::npos) << e.what();
+  for (int bad : {rankflow::Size(), -1}) {
+    try {
+      rankflow::Task(Start).SetOwner(bad).Remote(1);
+      ADD_FAILURE() << "SetOwner(" << bad << ") was accepted";
+    } catch (const rankflow::Error& e) {
+      EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("not a rank of this job"), std::string::npos) << e.what();
+    }
   }
   // From inside a task (whose order no other rank can know).
   try {

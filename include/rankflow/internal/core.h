@@ -33,7 +33,8 @@ struct TaskOptions {
   std::string name;                         // shown in errors and logs; default: function name
   std::map<std::string, double> resources;  // empty: {"CPU": 1}
   int rank = -1;                            // >= 0: run on exactly this rank
-  int owner = -1;                           // >= 0: a collective task (SPMD), owned and run there
+  bool collective = false;                  // SPMD: a collective task, owned and run by `owner`
+  int owner = -1;
 };
 
 /// Argument encoding: each argument is [u8 tag][u32 length][bytes].
