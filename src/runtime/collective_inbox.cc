@@ -2,14 +2,19 @@
 
 #include <vector>
 
+#include "common/recycled_allocator.h"
+
 namespace rankflow::runtime {
+
+std::shared_ptr<internal::RefHandle> CollectiveInbox::NewStandIn() {
+  const uint64_t local = table_->CreatePending();
+  return std::allocate_shared<internal::RefHandle>(RecycledAllocator<internal::RefHandle>(),
+                                                   internal::ObjectId{rank_, 0, local}, table_);
+}
 
 CollectiveInbox::Record& CollectiveInbox::Find(const Key& key) {
   Record& r = records_[key];
-  if (r.stand_in == nullptr) {
-    const uint64_t local = table_->CreatePending();
-    r.stand_in = std::make_shared<internal::RefHandle>(internal::ObjectId{rank_, 0, local}, table_);
-  }
+  if (r.stand_in == nullptr) r.stand_in = NewStandIn();
   return r;
 }
 
@@ -24,8 +29,7 @@ std::shared_ptr<internal::RefHandle> CollectiveInbox::Consume(uint32_t owner, ui
     if (dead != dead_.end() && (it == records_.end() || it->second.arrived == 0)) {
       // Nothing will come: a stand-in that has failed already.
       if (it != records_.end()) records_.erase(it);
-      const uint64_t local = table_->CreatePending();
-      out = std::make_shared<internal::RefHandle>(internal::ObjectId{rank_, 0, local}, table_);
+      out = NewStandIn();
       failed = dead->second;
     } else {
       Record& r = Find(key);

@@ -49,6 +49,8 @@ class CollectiveInbox {
     int consumed = 0;
   };
   using Key = std::pair<uint32_t, uint64_t>;
+  // A new pending local object.
+  std::shared_ptr<internal::RefHandle> NewStandIn();
   // The record of `key`, made with a new pending stand-in if there is none.
   Record& Find(const Key& key);
 

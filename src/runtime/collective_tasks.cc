@@ -8,9 +8,13 @@
 // stencil then costs each rank its own tasks and one message per
 // neighbour, as a hand-written MPI code would, and no rank does the
 // bookkeeping of all the others' tasks.
+#include <memory>
+#include <new>
 #include <thread>
+#include <vector>
 
 #include "common/logging.h"
+#include "common/recycled_allocator.h"
 #include "objects/ref_handle.h"
 #include "runtime/runtime.h"
 #include "runtime/wire.h"
@@ -25,6 +29,12 @@ struct CollectivePush {
   std::shared_ptr<internal::RefHandle> keep;
   Runtime* runtime = nullptr;
   int dest = -1;
+  struct Free {
+    void operator()(CollectivePush* p) const {
+      p->~CollectivePush();
+      RecycledAllocator<CollectivePush>().deallocate(p, 1);
+    }
+  };
 };
 }  // namespace
 
@@ -48,27 +58,26 @@ void Runtime::EnableSpmd() {
 std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitRequest& req) {
   const int owner = req.options->owner;
   const std::string& display = req.options->name.empty() ? *req.function : req.options->name;
-  // References nested in the arguments were counted for a message that,
-  // on a refusal or on another rank than the owner, is never sent.
-  auto drop_exports = [this] { MakeContained(TakeExports()); };
+  // References nested in the arguments were counted for the task's message:
+  // its decode adopts them on the owner; where it is never sent (another
+  // rank's task, a refusal) the counts go back.
+  std::vector<internal::ExportedRef> exports = TakeExports();
+  auto refuse = [&](const std::string& why) {
+    MakeContained(std::move(exports));
+    throw Error(ErrorCode::kInvalidArgument, "task " + display + ": " + why);
+  };
   if (!spmd_) {
-    drop_exports();
-    throw Error(ErrorCode::kInvalidArgument,
-                "task " + display + ": SetOwner() makes a collective task, which needs "
-                "rankflow::Init(argc, argv, rankflow::InitMode::kSpmd)");
+    refuse("SetOwner() makes a collective task, which needs "
+           "rankflow::Init(argc, argv, rankflow::InitMode::kSpmd)");
   }
+  // (The Init thread runs tasks too while it waits: not those calls either.)
   if (std::this_thread::get_id() != spmd_thread_ || RunningInline()) {
-    // (The Init thread runs tasks too while it waits: not those calls either.)
-    drop_exports();
-    throw Error(ErrorCode::kInvalidArgument,
-                "task " + display + ": collective tasks are submitted by the thread that "
-                "called Init (every rank in the same order), not from tasks or other threads");
+    refuse("collective tasks are submitted by the thread that called Init (every rank in the "
+           "same order), not from tasks or other threads");
   }
   if (owner < 0 || owner >= size_) {
-    drop_exports();
-    throw Error(ErrorCode::kInvalidArgument, "task " + display + ": SetOwner(" +
-                                                 std::to_string(owner) + ") is not a rank of this job (" +
-                                                 std::to_string(size_) + " ranks)");
+    refuse("SetOwner(" + std::to_string(owner) + ") is not a rank of this job (" +
+           std::to_string(size_) + " ranks)");
   }
   const uint64_t seq = objects::ObjectTable::kNamedSeqBit | next_collective_++;
   if (owner != rank_) {
@@ -77,11 +86,12 @@ std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitR
         PushWhenReady(ref, owner);
       }
     }
-    drop_exports();
+    MakeContained(std::move(exports));
     req.refs.clear();
     req.args.clear();
     // A name only: nothing here to release.
-    return std::make_shared<internal::RefHandle>(
+    return std::allocate_shared<internal::RefHandle>(
+        RecycledAllocator<internal::RefHandle>(),
         internal::ObjectId{static_cast<uint32_t>(owner), 0, seq}, std::weak_ptr<objects::RefSink>());
   }
   for (auto& ref : req.refs) {
@@ -93,14 +103,15 @@ std::shared_ptr<internal::RefHandle> Runtime::SubmitCollective(internal::SubmitR
 }
 
 void Runtime::PushWhenReady(std::shared_ptr<internal::RefHandle> ref, int dest) {
-  auto* push = new CollectivePush;
+  // (One per value sent: a recycled block, freed by the hook.)
+  auto* push = new (RecycledAllocator<CollectivePush>().allocate(1)) CollectivePush;
   push->hook.seq = ref->id().seq;
   push->hook.owner = push;
   push->keep = std::move(ref);
   push->runtime = this;
   push->dest = dest;
   push->hook.ready = [](objects::ReadyHook* hook) {
-    std::unique_ptr<CollectivePush> p(static_cast<CollectivePush*>(hook->owner));
+    std::unique_ptr<CollectivePush, CollectivePush::Free> p(static_cast<CollectivePush*>(hook->owner));
     Runtime& rt = *p->runtime;
     objects::ObjectValue v;
     if (!rt.objects_->TryGet(hook->seq, &v)) {
