@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include "common/recycled_allocator.h"
-
 namespace rankflow::runtime {
 
 std::shared_ptr<internal::RefHandle> CollectiveInbox::NewStandIn() {
@@ -89,7 +87,7 @@ size_t CollectiveInbox::early() const {
 }
 
 void CollectiveInbox::Clear() {
-  std::map<Key, Record> gone;
+  Records gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
     gone.swap(records_);

@@ -13,9 +13,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <utility>
 
+#include "common/recycled_allocator.h"
 #include "objects/object_table.h"
 #include "objects/ref_handle.h"
 
@@ -56,8 +56,11 @@ class CollectiveInbox {
 
   const std::shared_ptr<objects::ObjectTable> table_;
   const uint32_t rank_;
+  // A record lives from the first of an occurrence and its value to the
+  // second: its node comes from recycled blocks, as the task's own records.
+  using Records = std::map<Key, Record, std::less<Key>, RecycledAllocator<std::pair<const Key, Record>>>;
   mutable std::mutex mu_;
-  std::map<Key, Record> records_;
+  Records records_;
   std::map<uint32_t, objects::ObjectValue> dead_;  // owner -> its failure
 };
 
