@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   }
   if (rank == 0)
     printf("{\"name\":\"metg mpi\",\"value\":%.3f,\"unit\":\"us\",\"better\":\"lower\",\"width\":%d,"
-           "\"steps\":%d,\"cores\":%d}\n", metg_50(pts, n), width, steps, cores);
+           "\"steps\":%d,\"cores\":%d,\"peak_gflops\":%.2f}\n", metg_50(pts, n), width, steps, cores,
+           metg_peak(pts, n) / 1e9);
   MPI_Finalize();
   return 0;
 }

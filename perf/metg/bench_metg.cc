@@ -192,10 +192,16 @@ double RunDataflowGraph(const std::vector<rankflow::ActorHandle<Cell>>& cells, i
   return sum;
 }
 
-// Sweeps iter down from max_iter, running `graph(iter)`; returns METG(50%).
-// Each point is the fastest of `reps` runs (the MPI stencil does the same).
+struct Metg {
+  double value;  // METG(50%), us
+  double peak;   // the sweep's peak, FLOP/s
+};
+
+// Sweeps iter down from max_iter, running `graph(iter)`; returns METG(50%)
+// and the peak it is measured against. Each point is the fastest of `reps`
+// runs (the MPI stencil does the same).
 template <typename G>
-double Sweep(const char* label, int width, int steps, int cores, long max_iter, int reps, G graph) {
+Metg Sweep(const char* label, int width, int steps, int cores, long max_iter, int reps, G graph) {
   std::vector<metg_point> pts;
   graph(16);  // warm-up
   for (long iter = max_iter; iter >= 1; iter = metg_next_iter(iter)) {
@@ -213,12 +219,13 @@ double Sweep(const char* label, int width, int steps, int cores, long max_iter, 
       std::fprintf(stderr, "%s: iter %ld: %.4f s, granularity %.2f us, %.2f GFLOP/s\n", label, iter,
                    secs, pts.back().granularity, pts.back().flops / secs / 1e9);
   }
-  return metg_50(pts.data(), pts.size());
+  return {metg_50(pts.data(), pts.size()), metg_peak(pts.data(), pts.size())};
 }
 
-void Print(const char* name, double metg, int width, int steps, int cores) {
+void Print(const char* name, const Metg& metg, int width, int steps, int cores) {
   std::printf("{\"name\": \"%s\", \"value\": %.3f, \"unit\": \"us\", \"better\": \"lower\", "
-              "\"width\": %d, \"steps\": %d, \"cores\": %d}\n", name, metg, width, steps, cores);
+              "\"width\": %d, \"steps\": %d, \"cores\": %d, \"peak_gflops\": %.2f}\n", name,
+              metg.value, width, steps, cores, metg.peak / 1e9);
 }
 
 }  // namespace
@@ -247,12 +254,12 @@ int main(int argc, char** argv) {
   if (width <= 0) width = cores;
   if (spmd) {
     // Every rank sweeps (the same collective calls); rank 0 reports.
-    double metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunSpmdGraph(width, steps, iter); });
     if (rankflow::Rank() == 0) Print("metg rankflow tasks spmd", metg, width, steps, cores);
   }
   if (wanted("tasks")) {
-    double metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunGraph(width, steps, iter); });
     Print("metg rankflow tasks", metg, width, steps, cores);
   }
@@ -262,7 +269,7 @@ int main(int argc, char** argv) {
     for (int x = 0; x < width; ++x) {
       cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).SetInlineCalls().Remote(x));
     }
-    double metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunActorGraph(cols, steps, iter); });
     Print("metg rankflow actors", metg, width, steps, cores);
   }
@@ -274,7 +281,7 @@ int main(int argc, char** argv) {
       cells.push_back(rankflow::Actor(MakeCell).SetRank(x % rankflow::Size()).SetMaxConcurrency(2).Remote(x, width));
     }
     for (const auto& c : cells) rankflow::Get(c.Task(&Cell::Wire).Remote(cells));
-    double metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
                         [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
     Print("metg rankflow actors dataflow", metg, width, steps, cores);
   }

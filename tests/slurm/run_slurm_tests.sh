@@ -202,6 +202,10 @@ for name in ("metg mpi", "metg rankflow tasks"):  # the median of two rounds, bo
     r = rows.get(name) or {}
     if len(r.get("rounds") or []) != 2:
         problems.append(f"'{name}' does not list its 2 rounds (got {r.get('rounds')})")
+r = rows.get("metg rankflow tasks") or {}
+if not (r.get("peak_gflops") or 0) > 0 or not (r.get("peak_vs_baseline") or 0) > 0:
+    problems.append(f"'metg rankflow tasks' lacks its peak and its peak over MPI's (got "
+                    f"{r.get('peak_gflops')}, {r.get('peak_vs_baseline')})")
 print("; ".join(problems))
 sys.exit(1 if problems else 0)
 PY
