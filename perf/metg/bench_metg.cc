@@ -255,12 +255,12 @@ int main(int argc, char** argv) {
   if (spmd) {
     // Every rank sweeps (the same collective calls); rank 0 reports.
     const Metg metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps,
-                        [&](long iter) { return RunSpmdGraph(width, steps, iter); });
+                            [&](long iter) { return RunSpmdGraph(width, steps, iter); });
     if (rankflow::Rank() == 0) Print("metg rankflow tasks spmd", metg, width, steps, cores);
   }
   if (wanted("tasks")) {
     const Metg metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
-                        [&](long iter) { return RunGraph(width, steps, iter); });
+                            [&](long iter) { return RunGraph(width, steps, iter); });
     Print("metg rankflow tasks", metg, width, steps, cores);
   }
   if (wanted("actors")) {
@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
       cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).SetInlineCalls().Remote(x));
     }
     const Metg metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
-                        [&](long iter) { return RunActorGraph(cols, steps, iter); });
+                            [&](long iter) { return RunActorGraph(cols, steps, iter); });
     Print("metg rankflow actors", metg, width, steps, cores);
   }
   if (wanted("dataflow")) {
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& c : cells) rankflow::Get(c.Task(&Cell::Wire).Remote(cells));
     const Metg metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
-                        [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
+                            [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
     Print("metg rankflow actors dataflow", metg, width, steps, cores);
   }
   rankflow::Shutdown();
