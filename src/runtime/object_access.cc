@@ -79,10 +79,8 @@ std::vector<bool> Runtime::Wait(const std::vector<internal::ObjectId>& ids, int 
   std::vector<std::shared_ptr<internal::RefHandle>> stand_ins;
   seqs.reserve(ids.size());
   for (const auto& id : ids) {
-    if (id.owner != static_cast<uint32_t>(rank_) && IsCollective(id)) {
-      throw Error(ErrorCode::kInvalidArgument, NotHere(id));
-    }
     if (id.owner != static_cast<uint32_t>(rank_)) {
+      if (IsCollective(id)) throw Error(ErrorCode::kInvalidArgument, NotHere(id));
       auto borrowed = std::make_shared<internal::RefHandle>(id, std::weak_ptr<objects::RefSink>());
       stand_ins.push_back(LocalizeRef(borrowed));
       seqs.push_back(stand_ins.back()->id().seq);
