@@ -6,6 +6,7 @@
 #include "rankflow/arrays.h"
 #include "rankflow/buffer.h"
 #include "rankflow/errors.h"
+#include "rankflow/graph.h"
 #include "rankflow/object_ref.h"
 #include "rankflow/placement_group.h"
 #include "rankflow/remote.h"

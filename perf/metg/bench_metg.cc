@@ -112,6 +112,7 @@ Cell* MakeCell(int x, int width) { return new Cell(x, width); }
 RANKFLOW_REMOTE(Stencil, Start, Add, MakeColumn, &Column::Step);
 RANKFLOW_REMOTE(MakeCell, &Cell::Wire, &Cell::Begin, &Cell::Deliver, &Cell::Result);
 
+
 double Now() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -163,6 +164,45 @@ double RunSpmdGraph(int width, int steps, long iter) {
   return me == 0 ? *rankflow::Get(total) : sum;
 }
 
+// The same stencil as a compiled graph (rankflow/graph.h), column x on rank
+// x * size / width: recorded and compiled once per kernel size, before the
+// timed runs (as a compiled graph is used: built once, run many times);
+// each run then moves values rank to rank with no submission.
+struct CompiledStencil {
+  rankflow::CompiledGraph run;
+  std::vector<rankflow::GraphRef<double>> last;
+  double compile_us = 0;
+};
+
+CompiledStencil CompileStencil(int width, int steps, long iter) {
+  const int size = rankflow::Size();
+  auto owner = [&](int x) { return static_cast<int>(static_cast<long>(x) * size / width); };
+  const double t0 = Now();
+  rankflow::Graph g;
+  std::vector<rankflow::GraphRef<double>> prev, cur;
+  for (int x = 0; x < width; ++x) prev.push_back(g.Task(Start).SetRank(owner(x)).Add(x, iter));
+  for (int t = 1; t < steps; ++t) {
+    cur.clear();
+    for (int x = 0; x < width; ++x) {
+      const auto& l = prev[x > 0 ? x - 1 : x];
+      const auto& r = prev[x + 1 < width ? x + 1 : x];
+      cur.push_back(g.Task(Stencil).SetRank(owner(x)).Add(l, prev[x], r, iter));
+    }
+    prev.swap(cur);
+  }
+  for (const auto& ref : prev) g.Output(ref);
+  CompiledStencil c{g.Compile(), prev, 0};
+  c.compile_us = (Now() - t0) * 1e6;
+  return c;
+}
+
+double RunCompiled(CompiledStencil& c) {
+  c.run.Run();
+  double sum = 0;
+  for (const auto& ref : c.last) sum += c.run.Get(ref);
+  return sum;
+}
+
 double RunActorGraph(const std::vector<rankflow::ActorHandle<Column>>& cols, int steps, long iter) {
   const int width = static_cast<int>(cols.size());
   std::vector<rankflow::ObjectRef<double>> prev, cur;
@@ -199,12 +239,16 @@ struct Metg {
 
 // Sweeps iter down from max_iter, running `graph(iter)`; returns METG(50%)
 // and the peak it is measured against. Each point is the fastest of `reps`
-// runs (the MPI stencil does the same).
-template <typename G>
-Metg Sweep(const char* label, int width, int steps, int cores, long max_iter, int reps, G graph) {
+// runs (the MPI stencil does the same). `prepare(iter)`, untimed, comes
+// before a kernel size's runs.
+template <typename P, typename G>
+Metg Sweep(const char* label, int width, int steps, int cores, long max_iter, int reps, P prepare,
+           G graph) {
   std::vector<metg_point> pts;
+  prepare(16);
   graph(16);  // warm-up
   for (long iter = max_iter; iter >= 1; iter = metg_next_iter(iter)) {
+    prepare(iter);
     double secs = 0;
     for (int r = 0; r < reps; ++r) {
       double t0 = Now();
@@ -222,10 +266,13 @@ Metg Sweep(const char* label, int width, int steps, int cores, long max_iter, in
   return {metg_50(pts.data(), pts.size()), metg_peak(pts.data(), pts.size())};
 }
 
-void Print(const char* name, const Metg& metg, int width, int steps, int cores) {
+const auto kNoPrepare = [](long) {};
+
+void Print(const char* name, const Metg& metg, int width, int steps, int cores,
+           const std::string& extra = "") {
   std::printf("{\"name\": \"%s\", \"value\": %.3f, \"unit\": \"us\", \"better\": \"lower\", "
-              "\"width\": %d, \"steps\": %d, \"cores\": %d, \"peak_gflops\": %.2f}\n", name,
-              metg.value, width, steps, cores, metg.peak / 1e9);
+              "\"width\": %d, \"steps\": %d, \"cores\": %d, \"peak_gflops\": %.2f%s}\n", name,
+              metg.value, width, steps, cores, metg.peak / 1e9, extra.c_str());
 }
 
 }  // namespace
@@ -234,7 +281,7 @@ int main(int argc, char** argv) {
   int steps = 100, cores = static_cast<int>(std::thread::hardware_concurrency());
   long max_iter = 1L << 16;
   int width = 0, reps = 3;
-  std::string variants = "tasks,actors,dataflow";
+  std::string variants = "tasks,graph,actors,dataflow";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--width")) width = std::atoi(argv[i + 1]);
@@ -254,14 +301,30 @@ int main(int argc, char** argv) {
   if (width <= 0) width = cores;
   if (spmd) {
     // Every rank sweeps (the same collective calls); rank 0 reports.
-    const Metg metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow tasks spmd", width, steps, cores, max_iter, reps, kNoPrepare,
                             [&](long iter) { return RunSpmdGraph(width, steps, iter); });
     if (rankflow::Rank() == 0) Print("metg rankflow tasks spmd", metg, width, steps, cores);
   }
   if (wanted("tasks")) {
-    const Metg metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow tasks", width, steps, cores, max_iter, reps, kNoPrepare,
                             [&](long iter) { return RunGraph(width, steps, iter); });
     Print("metg rankflow tasks", metg, width, steps, cores);
+  }
+  if (wanted("graph")) {
+    // Compiled once per kernel size, outside the timing; the compile times
+    // are reported beside the figure.
+    CompiledStencil compiled;
+    std::vector<double> compile_us;
+    const Metg metg = Sweep("rankflow compiled graph", width, steps, cores, max_iter, reps,
+                            [&](long iter) {
+                              compiled = CompiledStencil{};  // (the previous one uninstalled first)
+                              compiled = CompileStencil(width, steps, iter);
+                              compile_us.push_back(compiled.compile_us);
+                            },
+                            [&](long) { return RunCompiled(compiled); });
+    std::sort(compile_us.begin(), compile_us.end());
+    Print("metg rankflow compiled graph", metg, width, steps, cores,
+          ", \"compile_us\": " + std::to_string(compile_us[compile_us.size() / 2]));
   }
   if (wanted("actors")) {
     std::vector<rankflow::ActorHandle<Column>> cols;
@@ -269,7 +332,7 @@ int main(int argc, char** argv) {
     for (int x = 0; x < width; ++x) {
       cols.push_back(rankflow::Actor(MakeColumn).SetRank(x % rankflow::Size()).SetInlineCalls().Remote(x));
     }
-    const Metg metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow actors", width, steps, cores, max_iter, reps, kNoPrepare,
                             [&](long iter) { return RunActorGraph(cols, steps, iter); });
     Print("metg rankflow actors", metg, width, steps, cores);
   }
@@ -281,7 +344,7 @@ int main(int argc, char** argv) {
       cells.push_back(rankflow::Actor(MakeCell).SetRank(x % rankflow::Size()).SetMaxConcurrency(2).Remote(x, width));
     }
     for (const auto& c : cells) rankflow::Get(c.Task(&Cell::Wire).Remote(cells));
-    const Metg metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps,
+    const Metg metg = Sweep("rankflow actors dataflow", width, steps, cores, max_iter, reps, kNoPrepare,
                             [&](long iter) { return RunDataflowGraph(cells, steps, iter); });
     Print("metg rankflow actors dataflow", metg, width, steps, cores);
   }

@@ -114,6 +114,16 @@ void Runtime::RunTakenInline() {
   // local dependency), which is taken again: a short chain runs without any
   // hand-off, then the thread goes back to the network.
   RunDeferred();
+  if (graphs_ && graphs_->HasReady()) {
+    // Compiled graphs' nodes readied on this thread run here, as kept tasks do.
+    Runtime* previous = Current();
+    const bool outer = tls_running_inline;
+    SetCurrent(this);
+    tls_running_inline = true;
+    graphs_->RunReady();
+    tls_running_inline = outer;
+    SetCurrent(previous);
+  }
   if (!tls_slot.taken) return;
   Runtime* previous = Current();
   const bool outer = tls_running_inline;  // (called again from a wait inside one)

@@ -81,10 +81,15 @@ Status Runtime::Start(int64_t timeout_ms) {
       num_executors_, pin_pus_, wait_spin_us_,
       [this](scheduler::Work& w) {
         if (tls_runtime != this) tls_runtime = this;
-        RunTask(w);
+        if (w.source == kGraphWorkSource) {
+          graphs_->RunQueued(w.message);  // a compiled graph's node (graph_owner.cc)
+        } else {
+          RunTask(w);
+        }
         RunTakenInline();  // a local task its result made ready
       },
       std::move(hooks));
+  InitGraphs();
   actors_ = std::make_unique<actors::ActorHost>(
       rank_,
       [this](uint32_t owner, uint64_t seq, objects::ObjectValue&& v) {
@@ -236,6 +241,14 @@ void Runtime::OnMessage(transport::Incoming&& in) {
     case kObjectHave:
       OnObjectMessage(in.source, in.kind, in.data);
       break;
+    case graphs::kGraphInstall:
+    case graphs::kGraphInstalled:
+    case graphs::kGraphRun:
+    case graphs::kGraphValue:
+    case graphs::kGraphDone:
+    case graphs::kGraphRemove:
+      OnGraphMessage(in.source, in.kind, in.data);
+      break;
     default:
       counters_.messages_malformed.fetch_add(1);
       RF_WARN("dropped a message of unknown kind {} from rank {}", in.kind, in.source);
@@ -362,6 +375,7 @@ void Runtime::OnPeerFailure(int rank, const Status& why) {
                                        "", rank));
   FailTasksOn(rank);
   FailFetchesFrom(rank);
+  GraphRankDied(rank);
   if (control_) control_->OnRankDied(rank);
   if (rank == driver_rank_ && rank_ != driver_rank_) {
     RF_ERROR("the driver (rank {}) is gone; this rank stops", rank);

@@ -30,6 +30,8 @@
 #include "objects/object_table.h"
 #include "runtime/awaiting_tasks.h"
 #include "runtime/collective_inbox.h"
+#include "graphs/graph_host.h"
+#include "rankflow/graph.h"
 #include "rankflow/actor.h"
 #include "rankflow/internal/core.h"
 #include "scheduler/executor_pool.h"
@@ -56,6 +58,9 @@ class RunTimer {
   bool outer_;
   std::chrono::steady_clock::time_point start_;
 };
+
+/// Executor work that is a compiled graph's node (graphs/graph_host.h).
+constexpr int kGraphWorkSource = -2;
 
 /// Whether `id` names a collective task's result (collective_tasks.cc).
 bool IsCollective(const internal::ObjectId& id);
@@ -176,6 +181,12 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   // Placement groups (placement_groups.cc); errors are thrown as rankflow::Error.
   PlacementGroup CreatePlacementGroup(const std::vector<Bundle>& bundles, PlacementStrategy strategy);
   void RemovePlacementGroup(const PlacementGroup& group);
+  // Compiled graphs (graph_owner.cc; graphs/graph_host.h runs each rank's part).
+  std::shared_ptr<internal::GraphExec> CompileGraph(const internal::GraphSpec& spec);
+  void RunGraph(internal::GraphExec& exec, int64_t timeout_ms);
+  /// Uninstalls the graph on its ranks (the owner's handle is gone).
+  void RemoveGraph(internal::GraphExec& exec);
+  graphs::GraphHost& graph_host() { return *graphs_; }
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -356,6 +367,16 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   proto::ActorNameReply ControlCall(proto::ControlMessage msg, int64_t id);
   void OnNameReply(const proto::ActorNameReply& reply);
 
+  // Compiled graphs (graph_owner.cc).
+  void InitGraphs();
+  void OnGraphMessage(int source, uint16_t kind, const Buffer& msg);
+  void OnGraphDone(int source, const uint8_t* data, size_t size);
+  void GraphRankDied(int rank);
+  /// Waits (polling the network on a thread that must not sleep) until
+  /// `done()` holds under exec.mu or the deadline (< 0: none) passes.
+  bool WaitGraph(internal::GraphExec& exec, const std::function<bool()>& done, int64_t deadline_us);
+  bool RankDead(int rank);
+
   // Messaging and control (runtime.cc).
   void OnMessage(transport::Incoming&& in);
   void OnControl(int source, const Buffer& bytes);
@@ -423,6 +444,11 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   std::thread::id spmd_thread_;   // the thread that submits collective tasks
   uint64_t next_collective_ = 1;  // (that thread's only)
   CollectiveInbox inbox_;         // collective tasks' inputs from other ranks
+
+  std::unique_ptr<graphs::GraphHost> graphs_;  // this rank's parts of compiled graphs
+  std::mutex graphs_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<internal::GraphExec>> owned_graphs_;  // compiled here
+  uint32_t next_graph_ = 0;  // under graphs_mu_
 
   std::mutex inflight_mu_;
   SeqMap<InFlight> inflight_;  // remote tasks by result seq (records recycled)

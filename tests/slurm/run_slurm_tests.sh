@@ -191,7 +191,7 @@ want = {"mpi pingpong half round trip": None, "ucx am latency": None, "metg mpi"
         "single client tasks sync median latency": "mpi pingpong round trip",
         "inter node get 16 mib bandwidth": "ucx_perftest ucp_am_bw (tcp,self)",
         "metg rankflow tasks": "metg mpi", "metg rankflow actors": "metg mpi",
-        "metg rankflow tasks spmd": "metg mpi"}
+        "metg rankflow tasks spmd": "metg mpi", "metg rankflow compiled graph": "metg mpi"}
 for name, base in want.items():
     r = rows.get(name)
     if r is None or not r["value"] > 0:
@@ -206,6 +206,8 @@ r = rows.get("metg rankflow tasks") or {}
 if not (r.get("peak_gflops") or 0) > 0 or not (r.get("peak_vs_baseline") or 0) > 0:
     problems.append(f"'metg rankflow tasks' lacks its peak and its peak over MPI's (got "
                     f"{r.get('peak_gflops')}, {r.get('peak_vs_baseline')})")
+if not ((rows.get("metg rankflow compiled graph") or {}).get("compile_us") or 0) > 0:
+    problems.append("'metg rankflow compiled graph' lacks its compile time")
 print("; ".join(problems))
 sys.exit(1 if problems else 0)
 PY
