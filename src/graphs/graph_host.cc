@@ -102,6 +102,7 @@ Status GraphHost::Install(const RankPlan& plan) {
   for (const auto& n : g->nodes) g->remote[n.slot] = 0;
   std::lock_guard<std::mutex> lock(mu_);
   graphs_[g->id] = std::move(g);
+  generation_.fetch_add(1, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -112,6 +113,7 @@ void GraphHost::Remove(uint64_t graph) {
   if (it == graphs_.end()) return;
   dead = std::move(it->second);
   graphs_.erase(it);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void GraphHost::OwnerDied(uint32_t owner) {
@@ -121,6 +123,7 @@ void GraphHost::OwnerDied(uint32_t owner) {
     if (it->second->owner == owner) {
       dead.push_back(std::move(it->second));
       it = graphs_.erase(it);
+      generation_.fetch_add(1, std::memory_order_release);
     } else {
       ++it;
     }
@@ -133,9 +136,23 @@ size_t GraphHost::installed() const {
 }
 
 std::shared_ptr<GraphHost::Installed> GraphHost::Find(uint64_t graph) const {
+  // The last graph this thread found, while nothing was installed or removed
+  // since (values of one graph come in runs).
+  thread_local const GraphHost* cached_host = nullptr;
+  thread_local uint64_t cached_id = 0, cached_generation = 0;
+  thread_local std::weak_ptr<Installed> cached;
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (cached_host == this && cached_id == graph && cached_generation == generation) {
+    if (auto g = cached.lock()) return g;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = graphs_.find(graph);
-  return it == graphs_.end() ? nullptr : it->second;
+  if (it == graphs_.end()) return nullptr;
+  cached_host = this;
+  cached_id = graph;
+  cached_generation = generation_.load(std::memory_order_relaxed);
+  cached = it->second;
+  return it->second;
 }
 
 void GraphHost::BeginLocked(const std::shared_ptr<Installed>& g, uint64_t run) {
@@ -308,12 +325,13 @@ void GraphHost::RunNode(const Ready& r) {
     finished = --g.remaining == 0;
   }
   if (!n.plan.send_to.empty()) {
-    ScratchBytes msg_scratch;
-    std::vector<uint8_t>& msg = msg_scratch.get();
+    std::vector<uint8_t> msg;
+    msg.reserve(kValueHeaderBytes + out.size());
     EncodeValue(msg, g.id, r.run, n.plan.id, error, out.data(), out.size());
-    for (uint32_t dest : n.plan.send_to) {
-      std::vector<uint8_t> copy(msg.begin(), msg.end());
-      Status st = env_.send(static_cast<int>(dest), kGraphValue, std::move(copy));
+    const size_t last = n.plan.send_to.size() - 1;
+    for (size_t i = 0; i <= last; ++i) {
+      const int dest = static_cast<int>(n.plan.send_to[i]);
+      Status st = env_.send(dest, kGraphValue, i == last ? std::move(msg) : std::vector<uint8_t>(msg));
       if (!st.ok()) RF_WARN("graph {}: could not send a value to rank {}: {}", g.id, dest, st.ToString());
     }
     tls_unflushed = true;

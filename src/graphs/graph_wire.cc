@@ -163,13 +163,18 @@ Status DecodePlan(const uint8_t* data, size_t size, int job_size, RankPlan* plan
 
 void EncodeValue(std::vector<uint8_t>& out, uint64_t graph, uint64_t run, uint32_t node, bool error,
                  const uint8_t* data, size_t size) {
-  ByteWriter w(out);
-  w.Put<uint64_t>(graph);
-  w.Put<uint64_t>(run);
-  w.Put<uint32_t>(node);
-  w.Put<uint8_t>(error ? 1 : 0);
-  w.Put<uint32_t>(static_cast<uint32_t>(size));
-  w.PutBytes(data, size);
+  // (One resize: a value goes out per node of every run.)
+  const size_t at = out.size();
+  out.resize(at + kValueHeaderBytes + size);
+  uint8_t* p = out.data() + at;
+  const uint8_t flag = error ? 1 : 0;
+  const uint32_t len = static_cast<uint32_t>(size);
+  std::memcpy(p, &graph, 8);
+  std::memcpy(p + 8, &run, 8);
+  std::memcpy(p + 16, &node, 4);
+  std::memcpy(p + 20, &flag, 1);
+  std::memcpy(p + 21, &len, 4);
+  if (size > 0) std::memcpy(p + kValueHeaderBytes, data, size);
 }
 
 namespace {

@@ -64,6 +64,7 @@ struct ValueWire {
   const uint8_t* data = nullptr;   // a view into the message
   size_t size = 0;
 };
+constexpr size_t kValueHeaderBytes = 25;  // graph, run, node, error flag, length
 void EncodeValue(std::vector<uint8_t>& out, uint64_t graph, uint64_t run, uint32_t node, bool error,
                  const uint8_t* data, size_t size);
 Status DecodeValue(const uint8_t* data, size_t size, ValueWire* out);
