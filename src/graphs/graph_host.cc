@@ -33,7 +33,7 @@ struct GraphHost::Installed {
   std::vector<Node> nodes;
   std::unordered_map<uint32_t, uint32_t> slot_of;  // node id -> slot
   std::vector<std::vector<uint32_t>> takers;       // slot -> local nodes taking it
-  std::vector<uint8_t> remote;                     // slot -> 1: sent by another rank
+  std::vector<int> sender;                         // slot -> the rank that sends it (-1: computed here)
   std::vector<uint32_t> sources;                   // local nodes without inputs
 
   std::mutex mu;
@@ -98,8 +98,15 @@ Status GraphHost::Install(const RankPlan& plan) {
   }
   g->pending.resize(g->nodes.size());
   g->values.resize(g->takers.size());
-  g->remote.assign(g->takers.size(), 1);
-  for (const auto& n : g->nodes) g->remote[n.slot] = 0;
+  g->sender.assign(g->takers.size(), -1);
+  for (const auto& n : g->nodes) {
+    for (size_t k = 0; k < n.input_slots.size() && k < n.plan.input_ranks.size(); ++k) {
+      if (static_cast<int>(n.plan.input_ranks[k]) != env_.rank) {
+        g->sender[n.input_slots[k]] = static_cast<int>(n.plan.input_ranks[k]);
+      }
+    }
+  }
+  for (const auto& n : g->nodes) g->sender[n.slot] = -1;  // (computed here, whatever a plan says)
   std::lock_guard<std::mutex> lock(mu_);
   graphs_[g->id] = std::move(g);
   generation_.fetch_add(1, std::memory_order_release);
@@ -184,8 +191,8 @@ bool GraphHost::OnValue(int source, const Buffer& msg) {
   }
   std::lock_guard<std::mutex> lock(g->mu);
   auto it = g->slot_of.find(v.node);
-  if (it == g->slot_of.end() || !g->remote[it->second]) return false;  // not an input from elsewhere
-  (void)source;
+  // Only an input this rank takes, from the rank that computes it.
+  if (it == g->slot_of.end() || g->sender[it->second] != source) return false;
   if (v.run < g->run) {
     dropped_.fetch_add(1, std::memory_order_relaxed);  // of a run given up
     return true;

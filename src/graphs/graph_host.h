@@ -64,7 +64,8 @@ class GraphHost {
   void OwnerDied(uint32_t owner);
 
   void OnRun(uint64_t graph, uint64_t run);
-  /// A kGraphValue from rank `source`: false if malformed or unexpected.
+  /// A kGraphValue from rank `source`: false if malformed, or not an input
+  /// of this rank's nodes computed by `source`.
   bool OnValue(int source, const Buffer& msg);
   /// Runs the nodes this thread readied (and those they ready in turn).
   void RunReady();

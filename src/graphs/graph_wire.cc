@@ -74,6 +74,7 @@ Status SplitGraph(const internal::GraphSpec& spec, uint32_t owner, int size, uin
     p.num_args = node.num_args;
     p.args = node.args;
     p.inputs = node.inputs;
+    for (uint32_t in : node.inputs) p.input_ranks.push_back(static_cast<uint32_t>((*rank_of)[in]));
     index[i] = plan.nodes.size();
     plan.nodes.push_back(std::move(p));
     for (uint32_t in : node.inputs) {
@@ -110,7 +111,10 @@ void EncodePlan(const RankPlan& plan, std::vector<uint8_t>& out) {
     w.Put<uint32_t>(static_cast<uint32_t>(node.args.size()));
     w.PutBytes(node.args.data(), node.args.size());
     w.Put<uint32_t>(static_cast<uint32_t>(node.inputs.size()));
-    for (uint32_t in : node.inputs) w.Put<uint32_t>(in);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      w.Put<uint32_t>(node.inputs[k]);
+      w.Put<uint32_t>(k < node.input_ranks.size() ? node.input_ranks[k] : 0);
+    }
     w.Put<uint32_t>(static_cast<uint32_t>(node.send_to.size()));
     for (uint32_t r : node.send_to) w.Put<uint32_t>(r);
     w.Put<uint8_t>(node.output ? 1 : 0);
@@ -139,8 +143,11 @@ Status DecodePlan(const uint8_t* data, size_t size, int job_size, RankPlan* plan
     node.args.assign(r.pos(), r.pos() + args);
     r.Skip(args);
     const uint32_t inputs = r.Get<uint32_t>();
-    if (!r.ok() || inputs > r.remaining() / 4) return Malformed("bad inputs");
-    for (uint32_t k = 0; k < inputs; ++k) node.inputs.push_back(r.Get<uint32_t>());
+    if (!r.ok() || inputs > r.remaining() / 8) return Malformed("bad inputs");
+    for (uint32_t k = 0; k < inputs; ++k) {
+      node.inputs.push_back(r.Get<uint32_t>());
+      node.input_ranks.push_back(r.Get<uint32_t>());
+    }
     const uint32_t sends = r.Get<uint32_t>();
     if (!r.ok() || sends > r.remaining() / 4) return Malformed("bad destinations");
     for (uint32_t k = 0; k < sends; ++k) node.send_to.push_back(r.Get<uint32_t>());
@@ -153,6 +160,9 @@ Status DecodePlan(const uint8_t* data, size_t size, int job_size, RankPlan* plan
     }
     for (uint32_t dest : node.send_to) {
       if (dest >= static_cast<uint32_t>(job_size)) return Malformed("a destination outside the job");
+    }
+    for (uint32_t from : node.input_ranks) {
+      if (from >= static_cast<uint32_t>(job_size)) return Malformed("an input from outside the job");
     }
     if (!ArgsValid(node.args, node.inputs.size(), node.num_args)) return Malformed("bad arguments");
     plan->nodes.push_back(std::move(node));

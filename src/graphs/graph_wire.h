@@ -32,6 +32,7 @@ struct PlanNode {
   uint32_t num_args = 0;
   std::vector<uint8_t> args;       // a kRef argument's length is its index in `inputs`
   std::vector<uint32_t> inputs;    // node ids, earlier than `id`
+  std::vector<uint32_t> input_ranks;  // the rank that computes each input
   std::vector<uint32_t> send_to;   // other ranks whose nodes take this value
   bool output = false;             // its value goes back to the owner
 };

@@ -129,6 +129,7 @@ TEST_F(GraphHostTest, ValuesFlowBetweenRanksAndDoneCarriesTheOutput) {
   msg.clear();
   graphs::EncodeValue(msg, 1, 3, 2, false, reinterpret_cast<const uint8_t*>(&seven_v), 4);
   EXPECT_FALSE(hosts_[0]->OnValue(1, Buffer::Copy(msg.data(), msg.size())));  // node 2 of run 3: had it
+  EXPECT_FALSE(hosts_[0]->OnValue(0, Buffer::Copy(msg.data(), msg.size())));  // not from its rank
   msg.clear();
   graphs::EncodeValue(msg, 1, 2, 2, false, reinterpret_cast<const uint8_t*>(&seven_v), 4);
   EXPECT_TRUE(hosts_[0]->OnValue(1, Buffer::Copy(msg.data(), msg.size())));

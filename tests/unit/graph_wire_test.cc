@@ -57,6 +57,7 @@ TEST(GraphWire, SplitGivesEachRankItsNodesAndWhereValuesGo) {
   EXPECT_EQ(plans[0].nodes[0].send_to, (std::vector<uint32_t>{1}));  // once, though taken twice
   ASSERT_EQ(plans[1].nodes.size(), 3u);
   EXPECT_TRUE(plans[1].nodes[0].send_to.empty());
+  EXPECT_EQ(plans[1].nodes[1].input_ranks, (std::vector<uint32_t>{0, 1}));  // node 2's inputs
   EXPECT_TRUE(plans[1].nodes[2].output);
   EXPECT_FALSE(plans[1].nodes[1].output);
   ASSERT_EQ(plans[2].nodes.size(), 1u);
@@ -77,6 +78,7 @@ TEST(GraphWire, SplitGivesEachRankItsNodesAndWhereValuesGo) {
       EXPECT_EQ(back.nodes[i].id, p.nodes[i].id);
       EXPECT_EQ(back.nodes[i].function, p.nodes[i].function);
       EXPECT_EQ(back.nodes[i].inputs, p.nodes[i].inputs);
+      EXPECT_EQ(back.nodes[i].input_ranks, p.nodes[i].input_ranks);
       EXPECT_EQ(back.nodes[i].send_to, p.nodes[i].send_to);
       EXPECT_EQ(back.nodes[i].args, p.nodes[i].args);
       EXPECT_EQ(back.nodes[i].output, p.nodes[i].output);
@@ -109,6 +111,7 @@ TEST(GraphWire, MalformedPlansAreRefused) {
   rankflow::internal::AppendArgHeader(a.args, rankflow::internal::ArgTag::kRef, 0, &at);
   rankflow::internal::AppendArgHeader(a.args, rankflow::internal::ArgTag::kRef, 1, &at);
   a.inputs = {0, 0};
+  a.input_ranks = {1, 1};
   a.send_to = {1};
   p.nodes.push_back(a);
   std::vector<uint8_t> good;
@@ -132,6 +135,7 @@ TEST(GraphWire, MalformedPlansAreRefused) {
     return !rankflow::graphs::DecodePlan(bytes.data(), bytes.size(), 2, &out).ok();
   };
   EXPECT_TRUE(refused([](RankPlan& b) { b.nodes[0].send_to = {2}; }));
+  EXPECT_TRUE(refused([](RankPlan& b) { b.nodes[0].input_ranks = {2, 0}; }));
   EXPECT_TRUE(refused([](RankPlan& b) { b.nodes[0].inputs = {0, 1}; }));
   EXPECT_TRUE(refused([](RankPlan& b) { b.nodes[0].inputs = {0}; }));
   EXPECT_TRUE(refused([](RankPlan& b) { b.nodes[0].num_args = 3; }));
