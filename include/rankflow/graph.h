@@ -6,14 +6,18 @@
 //   auto b = g.Task(Start).SetRank(1).Add(1);
 //   auto c = g.Task(Sum).SetRank(1).Add(a, b);   // a's value goes to rank 1
 //   g.Output(c);
+//   auto w = g.Input<double>();                  // given before each run
+//   auto d = g.Task(Scale).SetRank(1).Add(c, w);
+//   g.Output(d);
 //   rankflow::CompiledGraph run = g.Compile();    // each rank gets its part
 //   for (int i = 0; i < 1000; ++i) {
+//     run.Set(w, 0.5 * i);
 //     run.Run();                                  // every node runs once
-//     use(run.Get(c));
+//     use(run.Get(c), run.Get(d));
 //   }
 //
 // A node's arguments are values bound when it is added, or GraphRefs to
-// earlier nodes of the same graph: each value goes straight from the rank
+// earlier nodes (or inputs) of the same graph: each value goes straight from the rank
 // that computed it to the ranks whose nodes take it (no owner in between,
 // no object table, no reference counts), as a hand-written MPI code would
 // send it. Run() returns once every node has run; the outputs' values then
@@ -45,11 +49,12 @@ namespace internal {
 /// One node as recorded: the function, its encoded arguments (a kRef
 /// argument's length field is its index in `inputs`) and where it runs.
 struct GraphNode {
-  const std::string* function = nullptr;  // registry-owned name
+  const std::string* function = nullptr;  // registry-owned name (null: an input)
   uint32_t num_args = 0;
   int rank = -1;                          // -1: its first input's rank, else the compiling rank
   std::vector<uint8_t> args;
   std::vector<uint32_t> inputs;           // earlier nodes, by kRef index
+  bool input = false;                     // a value given before each run (CompiledGraph::Set)
 };
 struct GraphSpec {
   uint64_t serial = 0;  // tells graphs apart
@@ -65,6 +70,8 @@ std::shared_ptr<GraphExec> CompileGraph(const GraphSpec& spec);
 void RunGraph(GraphExec& exec, int64_t timeout_ms);
 /// The last run's value of output `node`; throws its error.
 Buffer GraphOutput(const GraphExec& exec, uint32_t node);
+/// Sets input `node`'s value for the next runs; throws if it is not an input.
+void SetGraphInput(GraphExec& exec, uint32_t node, std::vector<uint8_t>&& bytes);
 
 }  // namespace internal
 
@@ -87,6 +94,7 @@ class GraphRef {
  private:
   template <typename R, typename... P>
   friend class GraphTaskCaller;
+  friend class Graph;
   GraphRef(uint64_t serial, uint32_t node) : serial_(serial), node_(node) {}
   uint64_t serial_ = 0;
   uint32_t node_ = 0;
@@ -170,6 +178,17 @@ class CompiledGraph {
     if (!exec_) throw Error(ErrorCode::kInvalidArgument, "Run() of an empty CompiledGraph");
     internal::RunGraph(*exec_, timeout_ms);
   }
+  /// Gives input `ref` (Graph::Input) its value for the next runs (kept
+  /// until set again); every input needs one before the first Run().
+  template <typename T>
+  void Set(const GraphRef<T>& ref, const T& value) {
+    if (!exec_ || ref.graph() != serial_) {
+      throw Error(ErrorCode::kInvalidArgument, "Set() of a GraphRef that is not of this graph");
+    }
+    std::vector<uint8_t> bytes;
+    EncodeTo<T>(value, bytes);
+    internal::SetGraphInput(*exec_, ref.node(), std::move(bytes));
+  }
   /// The value of output `ref` in the last Run().
   template <typename T>
   T Get(const GraphRef<T>& ref) const {
@@ -194,6 +213,17 @@ class Graph {
   template <typename R, typename... Params>
   GraphTaskCaller<R, Params...> Task(R (*fn)(Params...)) {
     return GraphTaskCaller<R, Params...>(spec_.get(), fn);
+  }
+  /// An input: a value of type T given before each run (CompiledGraph::Set),
+  /// on the compiling rank, and sent from there to the ranks whose nodes
+  /// take it.
+  template <typename T>
+  GraphRef<T> Input() {
+    static_assert(!IsObjectRef<T>::value && !IsGraphRef<T>::value, "a graph input is a plain value");
+    internal::GraphNode node;
+    node.input = true;
+    spec_->nodes.push_back(std::move(node));
+    return GraphRef<T>(spec_->serial, static_cast<uint32_t>(spec_->nodes.size() - 1));
   }
   /// Brings `ref`'s value back to the compiling rank after each Run().
   template <typename T>

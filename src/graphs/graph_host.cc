@@ -34,7 +34,8 @@ struct GraphHost::Installed {
   std::unordered_map<uint32_t, uint32_t> slot_of;  // node id -> slot
   std::vector<std::vector<uint32_t>> takers;       // slot -> local nodes taking it
   std::vector<int> sender;                         // slot -> the rank that sends it (-1: computed here)
-  std::vector<uint32_t> sources;                   // local nodes without inputs
+  std::vector<uint32_t> sources;                   // local nodes without inputs (and inputs)
+  std::vector<std::vector<uint8_t>> given;         // per local node: an input's value
 
   std::mutex mu;
   uint64_t run = 0;                // 0: none yet
@@ -67,9 +68,16 @@ Status GraphHost::Install(const RankPlan& plan) {
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     Installed::Node& n = g->nodes[i];
     n.plan = plan.nodes[i];
-    n.fn = runtime::FindFunction(n.plan.function);
+    n.slot = slot(n.plan.id);
     const std::string where = "graph node " + std::to_string(n.plan.id) + " (" + n.plan.function +
                               ") on rank " + std::to_string(env_.rank);
+    if (n.plan.input) {
+      if (plan.owner != static_cast<uint32_t>(env_.rank)) {
+        return Status(StatusCode::kInvalidArgument, where + ": an input away from its graph's owner");
+      }
+      continue;
+    }
+    n.fn = runtime::FindFunction(n.plan.function);
     if (n.fn == nullptr || n.fn->kind != runtime::FunctionEntry::Kind::kFunction) {
       return Status(StatusCode::kNotFound, where + ": no such function is registered here "
                                                    "(RANKFLOW_REMOTE missing in this binary?)");
@@ -79,7 +87,6 @@ Status GraphHost::Install(const RankPlan& plan) {
                     where + ": the function takes " + std::to_string(n.fn->arity) +
                         " arguments, the node has " + std::to_string(n.plan.num_args));
     }
-    n.slot = slot(n.plan.id);
   }
   for (size_t i = 0; i < g->nodes.size(); ++i) {
     Installed::Node& n = g->nodes[i];
@@ -97,6 +104,7 @@ Status GraphHost::Install(const RankPlan& plan) {
     if (n.deps == 0) g->sources.push_back(static_cast<uint32_t>(i));
   }
   g->pending.resize(g->nodes.size());
+  g->given.resize(g->nodes.size());
   g->values.resize(g->takers.size());
   g->sender.assign(g->takers.size(), -1);
   for (const auto& n : g->nodes) {
@@ -171,13 +179,21 @@ void GraphHost::BeginLocked(const std::shared_ptr<Installed>& g, uint64_t run) {
   for (uint32_t s : g->sources) ready.push_back(Ready{g, run, s});
 }
 
-void GraphHost::OnRun(uint64_t graph, uint64_t run) {
+void GraphHost::OnRun(uint64_t graph, uint64_t run,
+                      const std::unordered_map<uint32_t, std::vector<uint8_t>>* inputs) {
   std::shared_ptr<Installed> g = Find(graph);
   if (g == nullptr) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   std::lock_guard<std::mutex> lock(g->mu);
+  if (inputs != nullptr) {
+    for (size_t i = 0; i < g->nodes.size(); ++i) {
+      if (!g->nodes[i].plan.input) continue;
+      auto it = inputs->find(g->nodes[i].plan.id);
+      if (it != inputs->end()) g->given[i] = it->second;
+    }
+  }
   if (run > g->run) BeginLocked(g, run);  // (else begun by an early value)
 }
 
@@ -223,7 +239,7 @@ void GraphHost::RunReady() {
     Ready r = std::move(ready.back());
     ready.pop_back();
     const Installed::Node& n = r.graph->nodes[r.node];
-    if (env_.queue && !n.fn->run_time.ShorterThan(env_.inline_ns)) {
+    if (n.fn != nullptr && env_.queue && !n.fn->run_time.ShorterThan(env_.inline_ns)) {
       std::vector<uint8_t> work;
       EncodeIds(work, r.graph->id, r.run);
       ByteWriter(work).Put<uint32_t>(r.node);
@@ -231,7 +247,7 @@ void GraphHost::RunReady() {
       continue;
     }
     // A node that takes a while does not hold back what the previous one sent.
-    if (tls_unflushed && env_.flush && !n.fn->run_time.ShorterThan(kFlushBeforeNs)) {
+    if (tls_unflushed && env_.flush && n.fn != nullptr && !n.fn->run_time.ShorterThan(kFlushBeforeNs)) {
       env_.flush();
       tls_unflushed = false;
     }
@@ -262,6 +278,7 @@ void GraphHost::RunNode(const Ready& r) {
     // lock: a run given up (a failure, a timeout) may be replaced meanwhile.
     std::lock_guard<std::mutex> lock(g.mu);
     if (g.run != r.run) return;
+    if (n.plan.input) out = g.given[r.node];  // its value, as given for this run
     for (uint32_t s : n.input_slots) {
       if (g.values[s].error) {
         error = true;
@@ -269,7 +286,7 @@ void GraphHost::RunNode(const Ready& r) {
         break;
       }
     }
-    if (!error) {
+    if (!error && !n.plan.input) {
       const std::vector<uint8_t>& in = n.plan.args;
       size_t off = 0;
       while (off < in.size()) {
@@ -290,7 +307,7 @@ void GraphHost::RunNode(const Ready& r) {
       }
     }
   }
-  if (!error) {
+  if (!error && !n.plan.input) {
     std::string why;
     try {
       internal::ArgReader reader(args.data(), args.size());

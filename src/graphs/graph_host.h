@@ -63,7 +63,9 @@ class GraphHost {
   /// Drops the graphs of an owner that died.
   void OwnerDied(uint32_t owner);
 
-  void OnRun(uint64_t graph, uint64_t run);
+  /// Starts run `run`; on the owner, `inputs` holds the inputs' values (by node).
+  void OnRun(uint64_t graph, uint64_t run,
+             const std::unordered_map<uint32_t, std::vector<uint8_t>>* inputs = nullptr);
   /// A kGraphValue from rank `source`: false if malformed, or not an input
   /// of this rank's nodes computed by `source`.
   bool OnValue(int source, const Buffer& msg);

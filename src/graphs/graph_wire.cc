@@ -50,7 +50,9 @@ Status SplitGraph(const internal::GraphSpec& spec, uint32_t owner, int size, uin
   std::vector<size_t> index(n);  // node -> its position in its rank's plan
   for (size_t i = 0; i < n; ++i) {
     const internal::GraphNode& node = spec.nodes[i];
-    if (node.function == nullptr) return Status(StatusCode::kInvalidArgument, "a node has no function");
+    if (node.function == nullptr && !node.input) {
+      return Status(StatusCode::kInvalidArgument, "a node has no function");
+    }
     for (uint32_t in : node.inputs) {
       if (in >= i) {
         return Status(StatusCode::kInvalidArgument,
@@ -59,7 +61,9 @@ Status SplitGraph(const internal::GraphSpec& spec, uint32_t owner, int size, uin
       }
     }
     int rank = node.rank;
-    if (rank < 0) rank = node.inputs.empty() ? static_cast<int>(owner) : (*rank_of)[node.inputs[0]];
+    if (rank < 0 || node.input) {  // (an input is given on the owner)
+      rank = node.inputs.empty() ? static_cast<int>(owner) : (*rank_of)[node.inputs[0]];
+    }
     if (rank >= size) {
       return Status(StatusCode::kInvalidArgument,
                     "node " + std::to_string(i) + " (" + *node.function + ") is placed on rank " +
@@ -70,7 +74,8 @@ Status SplitGraph(const internal::GraphSpec& spec, uint32_t owner, int size, uin
     RankPlan& plan = (*plans)[static_cast<size_t>(rank)];
     PlanNode p;
     p.id = static_cast<uint32_t>(i);
-    p.function = *node.function;
+    p.input = node.input;
+    if (!node.input) p.function = *node.function;
     p.num_args = node.num_args;
     p.args = node.args;
     p.inputs = node.inputs;
@@ -117,7 +122,7 @@ void EncodePlan(const RankPlan& plan, std::vector<uint8_t>& out) {
     }
     w.Put<uint32_t>(static_cast<uint32_t>(node.send_to.size()));
     for (uint32_t r : node.send_to) w.Put<uint32_t>(r);
-    w.Put<uint8_t>(node.output ? 1 : 0);
+    w.Put<uint8_t>(static_cast<uint8_t>((node.output ? 1 : 0) | (node.input ? 2 : 0)));
   }
 }
 
@@ -151,8 +156,14 @@ Status DecodePlan(const uint8_t* data, size_t size, int job_size, RankPlan* plan
     const uint32_t sends = r.Get<uint32_t>();
     if (!r.ok() || sends > r.remaining() / 4) return Malformed("bad destinations");
     for (uint32_t k = 0; k < sends; ++k) node.send_to.push_back(r.Get<uint32_t>());
-    node.output = r.Get<uint8_t>() != 0;
-    if (!r.ok()) return Malformed("truncated node");
+    const uint8_t flags = r.Get<uint8_t>();
+    node.output = (flags & 1) != 0;
+    node.input = (flags & 2) != 0;
+    if (!r.ok() || flags > 3) return Malformed("truncated node");
+    if (node.input && (!node.function.empty() || !node.args.empty() || !node.inputs.empty() ||
+                       node.num_args != 0)) {
+      return Malformed("an input with a function or arguments");
+    }
     const bool rising = plan->nodes.empty() || node.id > plan->nodes.back().id;
     if (!rising || node.id >= plan->total) return Malformed("node ids out of order");
     for (uint32_t in : node.inputs) {

@@ -35,6 +35,7 @@ struct PlanNode {
   std::vector<uint32_t> input_ranks;  // the rank that computes each input
   std::vector<uint32_t> send_to;   // other ranks whose nodes take this value
   bool output = false;             // its value goes back to the owner
+  bool input = false;              // no function: its value comes with each run (on the owner)
 };
 
 /// One rank's part of a graph.

@@ -44,6 +44,8 @@ class GraphExec {
   int done = 0;             // ranks done with it
   Status failure;           // a rank of the graph died (for good)
   std::unordered_map<uint32_t, Output> outputs;  // by node
+  std::vector<uint32_t> input_nodes;             // Graph::Input nodes
+  std::unordered_map<uint32_t, std::vector<uint8_t>> inputs;  // their values (CompiledGraph::Set)
 };
 
 }  // namespace rankflow::internal

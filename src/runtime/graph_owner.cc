@@ -77,6 +77,9 @@ std::shared_ptr<internal::GraphExec> Runtime::CompileGraph(const internal::Graph
   Status st = graphs::SplitGraph(spec, static_cast<uint32_t>(rank_), size_, exec->id, &plans, &rank_of);
   if (!st.ok()) Throw(st, "Graph::Compile");
   for (uint32_t out : spec.outputs) exec->outputs[out];
+  for (size_t i = 0; i < spec.nodes.size(); ++i) {
+    if (spec.nodes[i].input) exec->input_nodes.push_back(static_cast<uint32_t>(i));
+  }
   for (int r = 0; r < size_; ++r) {
     if (plans[static_cast<size_t>(r)].nodes.empty()) continue;
     if (RankDead(r)) {
@@ -125,28 +128,34 @@ void Runtime::RunGraph(internal::GraphExec& exec, int64_t timeout_ms) {
   std::lock_guard<std::mutex> serial(exec.run_mu);
   const int64_t deadline = timeout_ms < 0 ? -1 : objects::NowMicros() + timeout_ms * 1000;
   uint64_t run;
+  std::unordered_map<uint32_t, std::vector<uint8_t>> inputs;
   {
     std::lock_guard<std::mutex> lock(exec.mu);
     if (!exec.failure.ok()) Throw(exec.failure, "CompiledGraph::Run");
+    for (uint32_t node : exec.input_nodes) {
+      if (exec.inputs.count(node) == 0) {
+        throw Error(ErrorCode::kInvalidArgument, "CompiledGraph::Run: input node " +
+                                                     std::to_string(node) +
+                                                     " has no value (CompiledGraph::Set)");
+      }
+    }
+    inputs = exec.inputs;
     run = ++exec.run;
     exec.done = 0;
     for (auto& [node, out] : exec.outputs) out.set = false;
   }
-  bool here = false;
+  // This rank's part starts first (with the inputs): another rank's value of
+  // this run cannot start it without them.
+  const bool here = std::find(exec.ranks.begin(), exec.ranks.end(), rank_) != exec.ranks.end();
+  if (here) graphs_->OnRun(exec.id, run, &inputs);
   for (int r : exec.ranks) {
-    if (r == rank_) {
-      here = true;
-      continue;
-    }
+    if (r == rank_) continue;
     std::vector<uint8_t> msg;
     graphs::EncodeIds(msg, exec.id, run);
     Status st = transport_->Send(r, graphs::kGraphRun, std::move(msg));
     if (!st.ok()) Throw(st, "CompiledGraph::Run: rank " + std::to_string(r));
   }
-  if (here) {
-    graphs_->OnRun(exec.id, run);
-    graphs_->RunReady();
-  }
+  if (here) graphs_->RunReady();
   const int n = static_cast<int>(exec.ranks.size());
   const bool finished = WaitGraph(exec, [&] { return exec.done == n || !exec.failure.ok(); }, deadline);
   std::lock_guard<std::mutex> lock(exec.mu);
@@ -323,6 +332,23 @@ void RunGraph(GraphExec& exec, int64_t timeout_ms) {
   auto rt = exec.runtime.lock();
   if (!rt) throw Error(ErrorCode::kShutdown, "CompiledGraph::Run after rankflow::Shutdown");
   rt->RunGraph(exec, timeout_ms);
+}
+
+void SetGraphInput(GraphExec& exec, uint32_t node, std::vector<uint8_t>&& bytes) {
+  if (auto rt = exec.runtime.lock()) {
+    const uint64_t limit = rt->config().max_message_bytes;
+    if (bytes.size() + graphs::kValueHeaderBytes + 64 > limit) {
+      throw Error(ErrorCode::kTooLarge, "input of " + std::to_string(bytes.size()) +
+                                            " bytes is above the limit of " + std::to_string(limit) +
+                                            " (RANKFLOW_MAX_MESSAGE_BYTES)");
+    }
+  }
+  std::lock_guard<std::mutex> lock(exec.mu);
+  if (std::find(exec.input_nodes.begin(), exec.input_nodes.end(), node) == exec.input_nodes.end()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "node " + std::to_string(node) + " is not an input of this graph (Graph::Input)");
+  }
+  exec.inputs[node] = std::move(bytes);
 }
 
 Buffer GraphOutput(const GraphExec& exec, uint32_t node) {

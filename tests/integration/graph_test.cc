@@ -207,6 +207,58 @@ TEST(Graph, AValueAboveTheMessageLimitFailsItsNode) {
   }
 }
 
+double Scale(double v, double w) { return v * w; }
+double Sum(std::vector<double> v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+RANKFLOW_REMOTE(Scale, Sum);
+
+TEST(Graph, InputsTakeANewValueEachRun) {
+  const int n = rankflow::Size();
+  rankflow::Graph g;
+  auto w = g.Input<double>();
+  auto v = g.Input<std::vector<double>>();
+  std::vector<rankflow::GraphRef<double>> scaled;
+  for (int r = 0; r < n; ++r) {
+    auto s = g.Task(Sum).SetRank(r).Add(v);
+    scaled.push_back(g.Task(Scale).SetRank(r).Add(s, w));
+    g.Output(scaled.back());
+  }
+  g.Output(w);
+  auto run = g.Compile();
+  // Every input needs a value before the first run.
+  run.Set(w, 2.0);
+  try {
+    run.Run();
+    FAIL() << "a run without every input's value";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kInvalidArgument);
+  }
+  for (int i = 1; i <= 5; ++i) {
+    run.Set(w, 0.5 * i);
+    run.Set(v, std::vector<double>(static_cast<size_t>(i), 1.0));  // sums to i
+    run.Run();
+    for (int r = 0; r < n; ++r) EXPECT_DOUBLE_EQ(run.Get(scaled[r]), 0.5 * i * i);
+    EXPECT_DOUBLE_EQ(run.Get(w), 0.5 * i);
+  }
+  run.Run();  // the last values are kept
+  EXPECT_DOUBLE_EQ(run.Get(scaled[0]), 12.5);
+  // Set() of a node that is not an input, or of another graph's.
+  EXPECT_THROW(run.Set(scaled[0], 1.0), rankflow::Error);
+  rankflow::Graph other;
+  auto x = other.Input<double>();
+  EXPECT_THROW(run.Set(x, 1.0), rankflow::Error);
+  // An input above the message limit (4M in the tests).
+  try {
+    run.Set(v, std::vector<double>(1 << 20, 1.0));
+    FAIL() << "an input above the limit was taken";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kTooLarge);
+  }
+}
+
 TEST(Graph, NodesMaySubmitTasksAndGetThem) {
   rankflow::Graph g;
   std::vector<rankflow::GraphRef<int>> outs;

@@ -98,6 +98,42 @@ TEST(GraphWire, TheTemplateLayerRecordsArgumentsAndInputs) {
   EXPECT_EQ(d.node(), 3u);
 }
 
+TEST(GraphWire, InputsLiveOnTheOwnerAndCarryNoFunction) {
+  rankflow::internal::GraphSpec spec;
+  static const std::string plus = "Plus";
+  rankflow::internal::GraphNode in;
+  in.input = true;
+  in.rank = 0;  // (ignored: an input is given on the owner)
+  spec.nodes.push_back(in);
+  rankflow::internal::GraphNode add;
+  add.function = &plus;
+  add.rank = 0;
+  add.num_args = 2;
+  size_t at;
+  rankflow::internal::AppendArgHeader(add.args, rankflow::internal::ArgTag::kRef, 0, &at);
+  rankflow::internal::AppendArgHeader(add.args, rankflow::internal::ArgTag::kRef, 0, &at);
+  add.inputs = {0, 0};
+  spec.nodes.push_back(add);
+  std::vector<RankPlan> plans;
+  std::vector<int> rank_of;
+  ASSERT_TRUE(rankflow::graphs::SplitGraph(spec, 1, 2, 7, &plans, &rank_of).ok());
+  EXPECT_EQ(rank_of, (std::vector<int>{1, 0}));
+  ASSERT_EQ(plans[1].nodes.size(), 1u);
+  EXPECT_TRUE(plans[1].nodes[0].input);
+  EXPECT_EQ(plans[1].nodes[0].send_to, (std::vector<uint32_t>{0}));
+  std::vector<uint8_t> bytes;
+  rankflow::graphs::EncodePlan(plans[1], bytes);
+  RankPlan back;
+  ASSERT_TRUE(rankflow::graphs::DecodePlan(bytes.data(), bytes.size(), 2, &back).ok());
+  EXPECT_TRUE(back.nodes[0].input);
+  EXPECT_TRUE(back.nodes[0].function.empty());
+  // An input that claims a function is refused.
+  plans[1].nodes[0].function = "Plus";
+  bytes.clear();
+  rankflow::graphs::EncodePlan(plans[1], bytes);
+  EXPECT_FALSE(rankflow::graphs::DecodePlan(bytes.data(), bytes.size(), 2, &back).ok());
+}
+
 TEST(GraphWire, MalformedPlansAreRefused) {
   RankPlan p;
   p.owner = 0;
