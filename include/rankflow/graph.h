@@ -212,7 +212,7 @@ class Graph {
 
   template <typename R, typename... Params>
   GraphTaskCaller<R, Params...> Task(R (*fn)(Params...)) {
-    return GraphTaskCaller<R, Params...>(spec_.get(), fn);
+    return GraphTaskCaller<R, Params...>(&spec(), fn);
   }
   /// An input: a value of type T given before each run (CompiledGraph::Set),
   /// on the compiling rank, and sent from there to the ranks whose nodes
@@ -222,29 +222,33 @@ class Graph {
     static_assert(!IsObjectRef<T>::value && !IsGraphRef<T>::value, "a graph input is a plain value");
     internal::GraphNode node;
     node.input = true;
-    spec_->nodes.push_back(std::move(node));
+    spec().nodes.push_back(std::move(node));
     return GraphRef<T>(spec_->serial, static_cast<uint32_t>(spec_->nodes.size() - 1));
   }
   /// Brings `ref`'s value back to the compiling rank after each Run().
   template <typename T>
   void Output(const GraphRef<T>& ref) {
-    if (ref.graph() != spec_->serial || ref.node() >= spec_->nodes.size()) {
+    if (ref.graph() != spec().serial || ref.node() >= spec_->nodes.size()) {
       throw Error(ErrorCode::kInvalidArgument, "Output() of a GraphRef that is not of this graph");
     }
     spec_->outputs.push_back(ref.node());
   }
-  size_t size() const { return spec_->nodes.size(); }
+  size_t size() const { return spec().nodes.size(); }
 
   /// Checks every node on the rank that runs it (function registered there,
   /// arity) and installs the graph; throws rankflow::Error with the reason.
   CompiledGraph Compile() const {
     CompiledGraph out;
-    out.exec_ = internal::CompileGraph(*spec_);
+    out.exec_ = internal::CompileGraph(spec());
     out.serial_ = spec_->serial;
     return out;
   }
 
  private:
+  internal::GraphSpec& spec() const {
+    if (!spec_) throw Error(ErrorCode::kInvalidArgument, "use of a moved-from rankflow::Graph");
+    return *spec_;
+  }
   std::shared_ptr<internal::GraphSpec> spec_;
 };
 

@@ -13,6 +13,8 @@
 namespace rankflow::graphs {
 
 namespace {
+constexpr size_t kMaxErrorBytes = 64 << 10;  // an error message, as it travels
+
 struct Value {
   bool set = false;
   bool error = false;
@@ -51,6 +53,8 @@ std::vector<GraphHost::Ready>& ReadyList() {
   return list;
 }
 }  // namespace
+
+std::atomic<uint64_t> GraphHost::generation_{1};
 
 GraphHost::GraphHost(HostEnv env) : env_(std::move(env)) {}
 GraphHost::~GraphHost() = default;
@@ -329,6 +333,7 @@ void GraphHost::RunNode(const Ready& r) {
     }
     if (!why.empty()) {
       error = true;
+      if (why.size() > kMaxErrorBytes) why.resize(kMaxErrorBytes);  // (it travels as a value)
       why = "task '" + n.plan.function + "' (graph node " + std::to_string(n.plan.id) +
             ", rank " + std::to_string(env_.rank) + "): " + why;
       out.assign(why.begin(), why.end());
@@ -371,10 +376,22 @@ void GraphHost::Finish(Installed& g, uint64_t run) {
     uint32_t n = 0;
     for (const auto& node : g.nodes) n += node.plan.output ? 1 : 0;
     EncodeDoneHeader(msg, g.id, run, n);
+    // The outputs go back in one message: those that no longer fit under
+    // the limit come back as errors (a report must always arrive). (On the
+    // owner itself they are handed over in place.)
+    const bool here = static_cast<int>(g.owner) == env_.rank;
     for (const auto& node : g.nodes) {
       if (!node.plan.output) continue;
       const Value& v = g.values[node.slot];
-      AppendDoneValue(msg, node.plan.id, v.error, v.bytes.data(), v.bytes.size());
+      if (here || msg.size() + 9 + v.bytes.size() + 4096 <= env_.max_value_bytes) {
+        AppendDoneValue(msg, node.plan.id, v.error, v.bytes.data(), v.bytes.size());
+        continue;
+      }
+      const std::string why = "output of graph node " + std::to_string(node.plan.id) + " (" +
+                              std::to_string(v.bytes.size()) + " bytes) cannot come back from rank " +
+                              std::to_string(env_.rank) + ": this rank's outputs together are above "
+                              "the message limit (RANKFLOW_MAX_MESSAGE_BYTES)";
+      AppendDoneValue(msg, node.plan.id, true, reinterpret_cast<const uint8_t*>(why.data()), why.size());
     }
   }
   if (static_cast<int>(g.owner) == env_.rank) {

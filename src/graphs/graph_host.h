@@ -97,7 +97,8 @@ class GraphHost {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Installed>> graphs_;
   std::atomic<uint64_t> dropped_{0};
-  std::atomic<uint64_t> generation_{1};  // bumped by every install and removal (Find's cache)
+  // Bumped by every install and removal in the process (Find's cache).
+  static std::atomic<uint64_t> generation_;
 };
 
 }  // namespace rankflow::graphs

@@ -64,10 +64,11 @@ Status SplitGraph(const internal::GraphSpec& spec, uint32_t owner, int size, uin
     if (rank < 0 || node.input) {  // (an input is given on the owner)
       rank = node.inputs.empty() ? static_cast<int>(owner) : (*rank_of)[node.inputs[0]];
     }
-    if (rank >= size) {
+    if (rank >= size || node.rank < -1) {
       return Status(StatusCode::kInvalidArgument,
-                    "node " + std::to_string(i) + " (" + *node.function + ") is placed on rank " +
-                        std::to_string(rank) + ", outside the job (" + std::to_string(size) +
+                    "node " + std::to_string(i) + " (" + (node.function ? *node.function : "input") +
+                        ") is placed on rank " + std::to_string(node.rank < -1 ? node.rank : rank) +
+                        ", outside the job (" + std::to_string(size) +
                         " ranks)");
     }
     (*rank_of)[i] = rank;
@@ -132,7 +133,8 @@ Status DecodePlan(const uint8_t* data, size_t size, int job_size, RankPlan* plan
   plan->graph = r.Get<uint64_t>();
   plan->total = r.Get<uint32_t>();
   const uint32_t count = r.Get<uint32_t>();
-  if (!r.ok() || plan->total > kMaxNodes || count > plan->total ||
+  // (25 bytes: the smallest node, so a short message cannot ask for much memory.)
+  if (!r.ok() || plan->total > kMaxNodes || count > plan->total || count > r.remaining() / 25 ||
       plan->owner >= static_cast<uint32_t>(job_size)) {
     return Malformed("bad plan header");
   }

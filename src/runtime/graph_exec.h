@@ -39,9 +39,13 @@ class GraphExec {
   std::mutex mu;      // the rest
   std::condition_variable cv;
   int acks = 0;             // install answers
+  std::vector<bool> acked;  // per rank of `ranks`: answered
   Status install_status;    // the first refusal
   uint64_t run = 0;         // the current (or last) run
   int done = 0;             // ranks done with it
+  std::vector<uint64_t> done_run;  // per rank of `ranks`: the last run it reported
+  /// The index of `rank` in `ranks`, or -1.
+  int IndexOf(int rank) const;
   Status failure;           // a rank of the graph died (for good)
   std::unordered_map<uint32_t, Output> outputs;  // by node
   std::vector<uint32_t> input_nodes;             // Graph::Input nodes

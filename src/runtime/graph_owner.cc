@@ -81,15 +81,19 @@ std::shared_ptr<internal::GraphExec> Runtime::CompileGraph(const internal::Graph
     if (spec.nodes[i].input) exec->input_nodes.push_back(static_cast<uint32_t>(i));
   }
   for (int r = 0; r < size_; ++r) {
-    if (plans[static_cast<size_t>(r)].nodes.empty()) continue;
+    if (!plans[static_cast<size_t>(r)].nodes.empty()) exec->ranks.push_back(r);
+  }
+  exec->acked.assign(exec->ranks.size(), false);
+  exec->done_run.assign(exec->ranks.size(), 0);
+  {
+    // (Known before the deaths are checked: one noticed meanwhile fails it.)
+    std::lock_guard<std::mutex> lock(graphs_mu_);
+    owned_graphs_[exec->id] = exec;
+  }
+  for (int r : exec->ranks) {
     if (RankDead(r)) {
       Throw(Status(StatusCode::kRankDied, "rank " + std::to_string(r) + " is dead"), "Graph::Compile");
     }
-    exec->ranks.push_back(r);
-  }
-  {
-    std::lock_guard<std::mutex> lock(graphs_mu_);
-    owned_graphs_[exec->id] = exec;
   }
   for (int r : exec->ranks) {
     const graphs::RankPlan& plan = plans[static_cast<size_t>(r)];
@@ -110,7 +114,11 @@ std::shared_ptr<internal::GraphExec> Runtime::CompileGraph(const internal::Graph
       }
     }
     std::lock_guard<std::mutex> lock(exec->mu);
-    ++exec->acks;
+    const int i = exec->IndexOf(r);
+    if (!exec->acked[static_cast<size_t>(i)]) {
+      exec->acked[static_cast<size_t>(i)] = true;
+      ++exec->acks;
+    }
     if (!sent.ok() && exec->install_status.ok()) exec->install_status = sent;
   }
   const int n = static_cast<int>(exec->ranks.size());
@@ -148,14 +156,21 @@ void Runtime::RunGraph(internal::GraphExec& exec, int64_t timeout_ms) {
   // this run cannot start it without them.
   const bool here = std::find(exec.ranks.begin(), exec.ranks.end(), rank_) != exec.ranks.end();
   if (here) graphs_->OnRun(exec.id, run, &inputs);
+  Status failed_send;
   for (int r : exec.ranks) {
     if (r == rank_) continue;
     std::vector<uint8_t> msg;
     graphs::EncodeIds(msg, exec.id, run);
     Status st = transport_->Send(r, graphs::kGraphRun, std::move(msg));
-    if (!st.ok()) Throw(st, "CompiledGraph::Run: rank " + std::to_string(r));
+    if (!st.ok()) {
+      failed_send = Status(st.code(), "rank " + std::to_string(r) + ": " + st.message());
+      break;
+    }
   }
+  // (Also when a start could not be sent: what this thread readied runs
+  // now, not inside some later call.)
   if (here) graphs_->RunReady();
+  if (!failed_send.ok()) Throw(failed_send, "CompiledGraph::Run");
   const int n = static_cast<int>(exec.ranks.size());
   const bool finished = WaitGraph(exec, [&] { return exec.done == n || !exec.failure.ok(); }, deadline);
   std::lock_guard<std::mutex> lock(exec.mu);
@@ -214,11 +229,18 @@ void Runtime::OnGraphMessage(int source, uint16_t kind, const Buffer& msg) {
       if (exec == nullptr) return;  // given up meanwhile
       {
         std::lock_guard<std::mutex> lock(exec->mu);
-        ++exec->acks;
-        if (!answer.ok() && exec->install_status.ok()) exec->install_status = answer;
+        const int i = exec->IndexOf(source);
+        if (i < 0 || exec->acked[static_cast<size_t>(i)]) {
+          st = Status(StatusCode::kMalformed, "an install answer not asked for");
+        } else {
+          exec->acked[static_cast<size_t>(i)] = true;
+          ++exec->acks;
+          if (!answer.ok() && exec->install_status.ok()) exec->install_status = answer;
+        }
       }
       exec->cv.notify_all();
-      return;
+      if (st.ok()) return;
+      break;
     }
     case graphs::kGraphRun:
     case graphs::kGraphRemove: {
@@ -264,7 +286,13 @@ void Runtime::OnGraphDone(int source, const uint8_t* data, size_t size) {
   {
     std::lock_guard<std::mutex> lock(exec->mu);
     if (done.run != exec->run) return;  // a run given up
-    if (std::find(exec->ranks.begin(), exec->ranks.end(), source) == exec->ranks.end()) return;
+    const int i = exec->IndexOf(source);
+    if (i < 0 || exec->done_run[static_cast<size_t>(i)] == done.run) {
+      counters_.messages_malformed.fetch_add(1);
+      RF_WARN("dropped a graph report from rank {}: not one of its ranks, or twice", source);
+      return;
+    }
+    exec->done_run[static_cast<size_t>(i)] = done.run;
     for (const auto& v : done.outputs) {
       auto it = exec->outputs.find(v.node);
       if (it == exec->outputs.end()) continue;
@@ -280,17 +308,16 @@ void Runtime::OnGraphDone(int source, const uint8_t* data, size_t size) {
 void Runtime::GraphRankDied(int rank) {
   if (!graphs_) return;
   graphs_->OwnerDied(static_cast<uint32_t>(rank));
-  std::vector<std::shared_ptr<internal::GraphExec>> hit;
+  // (Handles are taken outside graphs_mu_: the last one's destructor removes
+  // its graph, which takes that lock.)
+  std::vector<std::weak_ptr<internal::GraphExec>> all;
   {
     std::lock_guard<std::mutex> lock(graphs_mu_);
-    for (auto& [id, weak] : owned_graphs_) {
-      auto exec = weak.lock();
-      if (exec && std::find(exec->ranks.begin(), exec->ranks.end(), rank) != exec->ranks.end()) {
-        hit.push_back(std::move(exec));
-      }
-    }
+    for (auto& [id, weak] : owned_graphs_) all.push_back(weak);
   }
-  for (auto& exec : hit) {
+  for (auto& weak : all) {
+    auto exec = weak.lock();
+    if (!exec || exec->IndexOf(rank) < 0) continue;
     {
       std::lock_guard<std::mutex> lock(exec->mu);
       if (exec->failure.ok()) {
@@ -308,6 +335,13 @@ namespace rankflow::internal {
 
 GraphExec::~GraphExec() {
   if (auto rt = runtime.lock()) rt->RemoveGraph(*this);
+}
+
+int GraphExec::IndexOf(int rank) const {
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i] == rank) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 uint64_t NewGraphSerial() {

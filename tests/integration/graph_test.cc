@@ -183,6 +183,13 @@ TEST(Graph, BadUseIsAClearError) {
   EXPECT_THROW(run.Get(b), rankflow::Error);
   EXPECT_THROW(rankflow::CompiledGraph().Run(), rankflow::Error);
   EXPECT_THROW(rankflow::Graph().Compile(), rankflow::Error);  // no nodes
+  // A negative rank; a moved-from graph.
+  rankflow::Graph negative;
+  negative.Task(Start).SetRank(-5).Add(1);
+  EXPECT_THROW(negative.Compile(), rankflow::Error);
+  rankflow::Graph moved = std::move(negative);
+  EXPECT_EQ(moved.size(), 1u);
+  EXPECT_THROW(negative.size(), rankflow::Error);  // NOLINT(bugprone-use-after-move)
 }
 
 TEST(Graph, AValueAboveTheMessageLimitFailsItsNode) {
@@ -213,7 +220,8 @@ double Sum(std::vector<double> v) {
   for (double x : v) s += x;
   return s;
 }
-RANKFLOW_REMOTE(Scale, Sum);
+int Loud(int) { throw std::runtime_error(std::string(5 << 20, 'e')); }  // a 5 MB message
+RANKFLOW_REMOTE(Scale, Sum, Loud);
 
 TEST(Graph, InputsTakeANewValueEachRun) {
   const int n = rankflow::Size();
@@ -271,6 +279,40 @@ TEST(Graph, NodesMaySubmitTasksAndGetThem) {
   for (int i = 0; i < 3; ++i) {
     run.Run(60000);
     for (int r = 0; r < rankflow::Size(); ++r) EXPECT_EQ(run.Get(outs[r]), r + 102);
+  }
+}
+
+TEST(Graph, OutputsAndErrorsAboveTheLimitStillComeBack) {
+  // Two 3 MB outputs of one rank other than this one cannot come back in one
+  // 4 MB report: the second comes back as an error, and Run() returns.
+  const int last = rankflow::Size() - 1;
+  rankflow::Graph g;
+  auto a = g.Task(Big).SetRank(last).Add(3 << 20);
+  auto b = g.Task(Big).SetRank(last).Add(3 << 20);
+  auto loud = g.Task(Loud).SetRank(last).Add(1);
+  auto after = g.Task(Inc).SetRank(0).Add(loud);  // its error travels as a value
+  g.Output(a);
+  g.Output(b);
+  g.Output(after);
+  auto run = g.Compile();
+  run.Run(60000);
+  EXPECT_EQ(run.Get(a).size(), static_cast<size_t>(3 << 20));
+  if (last != rankflow::Rank()) {
+    try {
+      run.Get(b);
+      FAIL() << "two outputs above the limit together came back";
+    } catch (const rankflow::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot come back"), std::string::npos) << e.what();
+    }
+  } else {
+    EXPECT_EQ(run.Get(b).size(), static_cast<size_t>(3 << 20));  // (here: no message)
+  }
+  try {
+    run.Get(after);
+    FAIL() << "a node after a failed one has a value";
+  } catch (const rankflow::Error& e) {
+    EXPECT_EQ(e.code(), rankflow::ErrorCode::kTaskFailed);
+    EXPECT_LT(std::string(e.what()).size(), 70u << 10);  // the message was cut
   }
 }
 
