@@ -9,6 +9,7 @@
 #include "rankflow/errors.h"
 #include "runtime/registry.h"
 #include "runtime/runtime.h"
+#include "runtime/wire.h"
 
 namespace rankflow::graphs {
 
@@ -291,24 +292,12 @@ void GraphHost::RunNode(const Ready& r) {
       }
     }
     if (!error && !n.plan.input) {
-      const std::vector<uint8_t>& in = n.plan.args;
-      size_t off = 0;
-      while (off < in.size()) {
-        uint32_t len;
-        std::memcpy(&len, in.data() + off + 1, sizeof(len));
-        if (in[off] == static_cast<uint8_t>(internal::ArgTag::kValue)) {
-          args.insert(args.end(), in.begin() + static_cast<long>(off),
-                      in.begin() + static_cast<long>(off + 5 + len));
-          off += 5 + len;
-          continue;
-        }
-        const std::vector<uint8_t>& v = g.values[n.input_slots[len]].bytes;
-        size_t at;
-        internal::AppendArgHeader(args, internal::ArgTag::kResolved, 0, &at);
-        args.insert(args.end(), v.begin(), v.end());
-        internal::PatchArgLength(args, at);
-        off += 5;
-      }
+      // (The plan was checked when installed: every kRef names an input.)
+      runtime::AppendArgs(n.plan.args, n.input_slots.size(), args, [&](uint32_t i) {
+        const std::vector<uint8_t>& v = g.values[n.input_slots[i]].bytes;
+        runtime::AppendResolvedArgument(args, v.data(), v.size());
+        return Status::Ok();
+      });
     }
   }
   if (!error && !n.plan.input) {
@@ -353,16 +342,14 @@ void GraphHost::RunNode(const Ready& r) {
     }
     finished = --g.remaining == 0;
   }
-  if (!n.plan.send_to.empty()) {
-    std::vector<uint8_t> msg;
-    msg.reserve(kValueHeaderBytes + out.size());
+  // Sent to each rank that takes it, encoded in a thread's scratch vector
+  // (copied into the transport's batch), as task results are.
+  for (uint32_t dest : n.plan.send_to) {
+    ScratchBytes msg_scratch;
+    std::vector<uint8_t>& msg = msg_scratch.get();
     EncodeValue(msg, g.id, r.run, n.plan.id, error, out.data(), out.size());
-    const size_t last = n.plan.send_to.size() - 1;
-    for (size_t i = 0; i <= last; ++i) {
-      const int dest = static_cast<int>(n.plan.send_to[i]);
-      Status st = env_.send(dest, kGraphValue, i == last ? std::move(msg) : std::vector<uint8_t>(msg));
-      if (!st.ok()) RF_WARN("graph {}: could not send a value to rank {}: {}", g.id, dest, st.ToString());
-    }
+    Status st = env_.send(static_cast<int>(dest), kGraphValue, std::move(msg));
+    if (!st.ok()) RF_WARN("graph {}: could not send a value to rank {}: {}", g.id, dest, st.ToString());
     tls_unflushed = true;
   }
   if (finished) Finish(g, r.run);

@@ -26,28 +26,6 @@ namespace {
 // Dependencies at most this large are copied under the object table's lock.
 constexpr size_t kCopyUnderLockBytes = 4096;
 
-// Appends `in` to `out`, value arguments as they are and each kRef argument
-// as `ref(index)` appends it (index checked against `num_refs`).
-template <typename RefFn>
-Status AppendArgs(std::span<const uint8_t> in, size_t num_refs, std::vector<uint8_t>& out,
-                  RefFn&& ref) {
-  size_t off = 0;
-  while (off < in.size()) {
-    const uint8_t tag = in[off];
-    uint32_t len;
-    std::memcpy(&len, in.data() + off + 1, sizeof(len));
-    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
-      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
-      off += 5 + len;
-      continue;
-    }
-    if (len >= num_refs) return {StatusCode::kInternal, "argument refers to a missing dependency"};
-    RANKFLOW_RETURN_IF_ERROR(ref(len));
-    off += 5;
-  }
-  return Status::Ok();
-}
-
 // Returns read(values) run under one lock of the object table, `values[i]`
 // being the value of `seqs[i]`, or null while it is not ready. (`seqs`: a
 // thread-local list each caller fills, so that no call allocates.)

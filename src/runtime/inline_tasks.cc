@@ -11,6 +11,7 @@
 // one that waits, so it never runs inline again.
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "common/logging.h"
@@ -35,6 +36,26 @@ constexpr int kInlineChain = 16;  // inline tasks in a row before polling again
 constexpr uint64_t kFlushBeforeNs = 1000;
 thread_local bool tls_running_inline = false;
 thread_local bool tls_waited = false;
+
+// While alive, the thread runs kept work for `rt` (restored after: this may
+// be called again from a wait inside such work).
+class InlineScope {
+ public:
+  explicit InlineScope(Runtime* rt) : previous_(Runtime::Current()), outer_(tls_running_inline) {
+    Runtime::SetCurrent(rt);
+    tls_running_inline = true;
+  }
+  ~InlineScope() {
+    tls_running_inline = outer_;
+    Runtime::SetCurrent(previous_);
+  }
+  InlineScope(const InlineScope&) = delete;
+  InlineScope& operator=(const InlineScope&) = delete;
+
+ private:
+  Runtime* previous_;
+  bool outer_;
+};
 }  // namespace
 
 thread_local std::vector<std::shared_ptr<Runtime::PendingTask>> Runtime::deferred_;
@@ -116,17 +137,11 @@ void Runtime::RunTakenInline() {
   RunDeferred();
   if (graphs_ && graphs_->HasReady()) {
     // Compiled graphs' nodes readied on this thread run here, as kept tasks do.
-    Runtime* previous = Current();
-    const bool outer = tls_running_inline;
-    SetCurrent(this);
-    tls_running_inline = true;
+    InlineScope scope(this);
     graphs_->RunReady();
-    tls_running_inline = outer;
-    SetCurrent(previous);
   }
   if (!tls_slot.taken) return;
-  Runtime* previous = Current();
-  const bool outer = tls_running_inline;  // (called again from a wait inside one)
+  std::optional<InlineScope> scope(std::in_place, this);
   for (int n = 0; tls_slot.taken && n < kInlineChain; ++n) {
     InlineSlot kept = std::move(tls_slot);
     tls_slot = InlineSlot{};
@@ -148,8 +163,7 @@ void Runtime::RunTakenInline() {
       transport_->FlushSends();
     }
   }
-  tls_running_inline = outer;
-  SetCurrent(previous);
+  scope.reset();
   if (tls_slot.taken) {
     InlineSlot rest = std::move(tls_slot);
     tls_slot = InlineSlot{};

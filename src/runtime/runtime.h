@@ -186,7 +186,6 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void RunGraph(internal::GraphExec& exec, int64_t timeout_ms);
   /// Uninstalls the graph on its ranks (the owner's handle is gone).
   void RemoveGraph(internal::GraphExec& exec);
-  graphs::GraphHost& graph_host() { return *graphs_; }
 
   int rank() const { return rank_; }
   int size() const { return size_; }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -50,11 +51,37 @@ constexpr uint32_t kArgAwaitBytes = 9;
 
 /// Appends a value copied into a message as an argument (kResolved): its
 /// references are not the message's to adopt. (Inline: three per stencil task.)
-inline void AppendResolvedArgument(std::vector<uint8_t>& out, const Buffer& value) {
+inline void AppendResolvedArgument(std::vector<uint8_t>& out, const uint8_t* data, size_t size) {
   size_t at;
   internal::AppendArgHeader(out, internal::ArgTag::kResolved, 0, &at);
-  out.insert(out.end(), value.data(), value.data() + value.size());
+  out.insert(out.end(), data, data + size);
   internal::PatchArgLength(out, at);
+}
+inline void AppendResolvedArgument(std::vector<uint8_t>& out, const Buffer& value) {
+  AppendResolvedArgument(out, value.data(), value.size());
+}
+
+/// Appends encoded arguments `in` to `out`: value arguments as they are, and
+/// each kRef argument as `ref(index)` appends it (index checked against
+/// `num_refs`). (Tasks' dependencies, compiled graphs' inputs.)
+template <typename RefFn>
+Status AppendArgs(std::span<const uint8_t> in, size_t num_refs, std::vector<uint8_t>& out,
+                  RefFn&& ref) {
+  size_t off = 0;
+  while (off < in.size()) {
+    const uint8_t tag = in[off];
+    uint32_t len;
+    std::memcpy(&len, in.data() + off + 1, sizeof(len));
+    if (tag == static_cast<uint8_t>(internal::ArgTag::kValue)) {
+      out.insert(out.end(), in.begin() + off, in.begin() + off + 5 + len);
+      off += 5 + len;
+      continue;
+    }
+    if (len >= num_refs) return {StatusCode::kInternal, "argument refers to a missing dependency"};
+    RANKFLOW_RETURN_IF_ERROR(ref(len));
+    off += 5;
+  }
+  return Status::Ok();
 }
 
 /// kTaskInput: [u64 seq][u8 kind] and, by kind, the encoded argument, the
